@@ -1,0 +1,2 @@
+// Package backup makes encrypted, verifiable, off-site backups that restore.
+package backup
