@@ -1,0 +1,15 @@
+package backup
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
