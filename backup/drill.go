@@ -80,7 +80,7 @@ func (r *Repository) Drill(ctx context.Context, dec Decryptor, opts DrillOptions
 	if m.Source == "dir" {
 		to = dr
 	} else {
-		to = &fileRestorer{path: target}
+		to = &FileRestorer{Path: target}
 	}
 	st, err := r.Restore(ctx, id, dec, to)
 	rep.TimeToRestore = r.now().Sub(start)
@@ -229,21 +229,29 @@ func checkRange(root *os.Root, name string, rec IndexRecord) error {
 	return nil
 }
 
-// fileRestorer writes a command snapshot's stream to a file (for drills).
-type fileRestorer struct {
-	path string
+// FileRestorer writes a restored stream (a command snapshot such as a
+// database dump) to a new file. It is a Stager: the file appears under Path
+// only once the whole backup has been verified.
+type FileRestorer struct {
+	Path string
 	tmp  string
 }
 
-func (f *fileRestorer) Restore(ctx context.Context, r io.Reader) error {
-	if err := os.MkdirAll(filepath.Dir(f.path), 0o700); err != nil {
+var _ Stager = (*FileRestorer)(nil)
+
+// Restore writes r to a temporary file beside Path.
+func (f *FileRestorer) Restore(ctx context.Context, r io.Reader) error {
+	if _, err := os.Lstat(f.Path); err == nil {
+		return fmt.Errorf("%w: %s exists", ErrTargetNotEmpty, f.Path)
+	}
+	if err := os.MkdirAll(filepath.Dir(f.Path), 0o700); err != nil {
 		return err
 	}
-	f.tmp = f.path + ".partial"
-	out, err := os.OpenFile(f.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	out, err := os.CreateTemp(filepath.Dir(f.Path), "."+filepath.Base(f.Path)+".restore-")
 	if err != nil {
 		return err
 	}
+	f.tmp = out.Name()
 	_, err = io.Copy(out, r)
 	if cerr := out.Close(); err == nil {
 		err = cerr
@@ -251,6 +259,13 @@ func (f *fileRestorer) Restore(ctx context.Context, r io.Reader) error {
 	return err
 }
 
-func (f *fileRestorer) Commit() error  { return os.Rename(f.tmp, f.path) }
-func (f *fileRestorer) Discard() error { return os.Remove(f.tmp) }
+// Commit moves the file into place.
+func (f *FileRestorer) Commit() error { return os.Rename(f.tmp, f.Path) }
 
+// Discard removes the temporary file.
+func (f *FileRestorer) Discard() error {
+	if f.tmp == "" {
+		return nil
+	}
+	return os.Remove(f.tmp)
+}
