@@ -50,6 +50,13 @@ type Job struct {
 	ProgressInterval time.Duration
 	// Tool is recorded in the manifest; default "opskit".
 	Tool string
+	// Retries is how many times a volume whose upload failed is made and
+	// stored again (default 2; -1 for none). Only volumes of a Splitter
+	// (Dir) can be made again; a command's output cannot be replayed.
+	Retries int
+	// RetryDelay is the wait before the first retry, doubled for each
+	// further one (default 2 s).
+	RetryDelay time.Duration
 }
 
 // Progress reports how far a backup has got.
@@ -193,7 +200,7 @@ func (j *Job) run(ctx context.Context, id string, start time.Time) (*Manifest, e
 					continue
 				}
 				name := volumeName(r.Instance, id, sp.seq)
-				vol, info, err := j.storeVolume(ctx, enc, name, sp.part, &prog)
+				vol, info, err := j.storeVolumeRetry(ctx, enc, name, sp.part, &prog)
 				if err == nil && idx != nil {
 					err = idx.add(ctx, sp.seq, info.Index)
 				}
@@ -310,6 +317,39 @@ func (j *Job) cleanup(id string) {
 		if err := r.delete(ctx, o.Name); err != nil {
 			r.log().Warn("backup: cannot remove leftover of failed backup; Prune will", "object", o.Name, "error", err)
 		}
+	}
+}
+
+// storeVolumeRetry stores a part, making it again after a failure when the
+// part can be replayed.
+func (j *Job) storeVolumeRetry(ctx context.Context, enc *volumeEncoder, name string, p Part, prog *progressCounters) (Volume, PartInfo, error) {
+	retries := j.Retries
+	if retries == 0 {
+		retries = 2
+	}
+	if _, ok := p.(*dirPart); !ok {
+		retries = 0
+	}
+	delay := j.RetryDelay
+	if delay <= 0 {
+		delay = 2 * time.Second
+	}
+	for attempt := 0; ; attempt++ {
+		vol, info, err := j.storeVolume(ctx, enc, name, p, prog)
+		if err == nil || attempt >= retries || ctx.Err() != nil || errors.Is(err, ErrInvalidName) {
+			return vol, info, err
+		}
+		j.Repo.log().Warn("backup: storing volume failed; making it again", "object", name, "attempt", attempt+1, "error", err)
+		prog.plain.Add(-info.Bytes)
+		prog.files.Add(-info.Files)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return vol, info, err
+		case <-t.C:
+		}
+		delay *= 2
 	}
 }
 
