@@ -459,7 +459,7 @@ func parseTags(entries []string) [][]string {
 }
 
 // hasAll reports whether tags contains every entry of want; an empty want
-// matches only untagged items, as restic's --keep-tag ''.
+// (the entry "") matches only untagged items, as in restic.
 func hasAll(tags, want []string) bool {
 	if len(want) == 0 {
 		return len(tags) == 0

@@ -131,4 +131,3 @@ func Indices(t testing.TB, es *elasticsearch.Client, pattern string) []string {
 	}
 	return out
 }
-
