@@ -1,6 +1,8 @@
 package retention
 
 import (
+	"cmp"
+	"math"
 	"errors"
 	"fmt"
 	"slices"
@@ -256,6 +258,15 @@ func (p *Policy) String() string {
 	return strings.Join(parts, ", ") + " (" + p.location().String() + ")"
 }
 
+// sortKey orders items newest first, then by input position.
+type sortKey struct {
+	sec        int64
+	nsec, idx  int32
+	unverified bool
+}
+
+func (k *sortKey) time() time.Time { return time.Unix(k.sec, int64(k.nsec)) }
+
 // civil holds the calendar fields of an instant in the policy's zone.
 type civil struct {
 	year, month, day, hour, isoYear, isoWeek int
@@ -279,8 +290,9 @@ func (c *civil) key(u unit, nh int) int64 {
 	return 0
 }
 
-// Apply decides about every item: the result holds one Decision per item,
-// newest first (ties in input order). items is not modified. now is the
+// Apply decides about every item: the result holds one Decision per item, in
+// the order of items (Decisions[i] is about items[i]). Rules see the items
+// newest first, ties in input order. items is not modified. now is the
 // present instant: items after it are "in the future" and do not serve as
 // the reference time of the within rules.
 //
@@ -297,34 +309,43 @@ func (p *Policy) Apply(items []Item, now time.Time) ([]Decision, error) {
 	loc := p.location()
 	nh := p.nHours()
 
-	// Sort indices, not items: cheaper to move, and stable for ties.
-	order := make([]int32, len(items))
-	for i := range order {
-		order[i] = int32(i)
+	// Sort small keys, not items: newest first, ties in input order. The
+	// input index makes every key unique, so an unstable O(n log n) sort
+	// gives the stable order. The pass below reads only the keys, and writes
+	// its results by input index, so it never walks items in random order.
+	keys := make([]sortKey, len(items))
+	for i := range items {
+		t := items[i].Time
+		keys[i] = sortKey{sec: t.Unix(), nsec: int32(t.Nanosecond()), idx: int32(i), unverified: items[i].Unverified}
 	}
-	slices.SortStableFunc(order, func(a, b int32) int {
-		return items[b].Time.Compare(items[a].Time)
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		if a.sec != b.sec {
+			return cmp.Compare(b.sec, a.sec)
+		}
+		if a.nsec != b.nsec {
+			return cmp.Compare(b.nsec, a.nsec)
+		}
+		return cmp.Compare(a.idx, b.idx)
 	})
 
 	// The oldest verified item gets the "oldest" treatment; verified items
-	// are the only ones rules see.
+	// are the only ones rules see, and the only reference candidates.
 	oldest, newestVerified, verified := -1, -1, 0
-	for k, idx := range order {
-		if !items[idx].Unverified {
-			if newestVerified < 0 {
-				newestVerified = k
-			}
-			oldest = k
-			verified++
+	// Spans are calendar arithmetic in the policy's zone.
+	ref := now.In(loc)
+	refSet := false
+	for k := range keys {
+		if keys[k].unverified {
+			continue
 		}
-	}
-
-	ref := now
-	for _, idx := range order {
-		if it := &items[idx]; !it.Unverified && !it.Time.After(now) {
-			ref = it.Time
-			break
+		if newestVerified < 0 {
+			newestVerified = k
 		}
+		if t := keys[k].time(); !refSet && !t.After(now) {
+			ref, refSet = t.In(loc), true
+		}
+		oldest = k
+		verified++
 	}
 
 	tiers := p.tiers()
@@ -335,6 +356,7 @@ func (p *Policy) Apply(items []Item, now time.Time) ([]Decision, error) {
 		}
 	}
 	var withinCut time.Time
+	withinReason := "within " + p.Within.String()
 	if !p.Within.IsZero() {
 		withinCut = p.Within.Before(ref)
 	}
@@ -346,102 +368,179 @@ func (p *Policy) Apply(items []Item, now time.Time) ([]Decision, error) {
 		}
 	}
 
-	// One slice shared by all removed items of this call: a Decision's
-	// Reasons are read-only.
+	// Slices shared by all items of this call with the same single reason:
+	// a Decision's Reasons are read-only.
 	noRuleReasons := []string{ReasonNoRule}
-	out := make([]Decision, len(order))
+	unverifiedReasons := []string{ReasonUnverified}
+	type result struct {
+		keep    bool
+		reasons []string
+	}
+	res := make([]result, len(items))
 	keptVerified := 0
 	var reasons []string
-	for k, idx := range order {
-		it := items[idx]
-		d := &out[k]
-		d.Item = it
-		if it.Unverified {
-			d.Keep = true
-			d.Reasons = []string{ReasonUnverified}
+	var cache civilCache
+	// exhausted reports whether no rule can keep an item at t or older: every
+	// count is used up and t is outside every window. It then stays true, as
+	// items come newest first.
+	done := false
+	exhausted := func(t time.Time) bool {
+		if len(tagSets) > 0 || (!p.Within.IsZero() && t.After(withinCut)) {
+			return false
+		}
+		for i := range tiers {
+			tr := &tiers[i]
+			if tr.isWith {
+				if t.After(cutoffs[i]) {
+					return false
+				}
+			} else if tr.count == Unlimited || tr.used < tr.count {
+				return false
+			}
+		}
+		return true
+	}
+	for k := range keys {
+		key := &keys[k]
+		r := &res[key.idx]
+		if key.unverified {
+			r.keep, r.reasons = true, unverifiedReasons
+			continue
+		}
+		t := key.time()
+		if !done {
+			done = exhausted(t)
+		}
+		if done {
+			// No rule can keep this or any older item.
+			r.reasons = noRuleReasons
 			continue
 		}
 		reasons = reasons[:0]
 		for _, ts := range tagSets {
-			if hasAll(it.Tags, ts) {
+			if hasAll(items[key.idx].Tags, ts) {
 				reasons = append(reasons, "tags "+strings.Join(ts, ","))
 			}
 		}
-		if !p.Within.IsZero() && it.Time.After(withinCut) {
-			reasons = append(reasons, "within "+p.Within.String())
+		if !p.Within.IsZero() && t.After(withinCut) {
+			reasons = append(reasons, withinReason)
 		}
 		var c civil
 		if needCivil {
-			lt := it.Time.In(loc)
-			y, m, dd := lt.Date()
-			iy, iw := lt.ISOWeek()
-			c = civil{year: y, month: int(m), day: dd, hour: lt.Hour(), isoYear: iy, isoWeek: iw}
+			c = cache.civil(key.sec, key.nsec, loc)
 		}
 		isOldest := k == oldest
 		for i := range tiers {
-			t := &tiers[i]
-			if t.isWith {
-				if !it.Time.After(cutoffs[i]) {
+			tr := &tiers[i]
+			if tr.isWith {
+				if !t.After(cutoffs[i]) {
 					continue
 				}
-				key := c.key(t.unit, nh)
-				if t.started && key == t.last && !isOldest {
+				pk := c.key(tr.unit, nh)
+				if tr.started && pk == tr.last && !isOldest {
 					continue
 				}
-				oldestMark := t.started && key == t.last
-				t.started, t.last = true, key
-				t.used++
-				r := t.name + " within " + t.within.String()
+				oldestMark := tr.started && pk == tr.last
+				tr.started, tr.last = true, pk
+				tr.used++
+				why := tr.name + " within " + tr.within.String()
 				if oldestMark {
-					r += " (oldest)"
+					why += " (oldest)"
 				}
-				reasons = append(reasons, r)
+				reasons = append(reasons, why)
 				continue
 			}
-			if t.count != Unlimited && t.used >= t.count {
+			if tr.count != Unlimited && tr.used >= tr.count {
 				continue
 			}
-			var key int64
-			if t.unit == unitLast {
-				key = int64(k)
+			var pk int64
+			if tr.unit == unitLast {
+				pk = int64(k)
 			} else {
-				key = c.key(t.unit, nh)
+				pk = c.key(tr.unit, nh)
 			}
-			if t.started && key == t.last && !isOldest {
+			if tr.started && pk == tr.last && !isOldest {
 				continue
 			}
-			oldestMark := t.started && key == t.last
-			t.started, t.last = true, key
-			t.used++
-			var r string
-			if t.count == Unlimited {
-				r = t.name + " " + strconv.Itoa(t.used) + " of unlimited"
+			oldestMark := tr.started && pk == tr.last
+			tr.started, tr.last = true, pk
+			tr.used++
+			var why string
+			if tr.count == Unlimited {
+				why = tr.name + " " + strconv.Itoa(tr.used) + " of unlimited"
 			} else {
-				r = t.name + " " + strconv.Itoa(t.used) + " of " + strconv.Itoa(t.count)
+				why = tr.name + " " + strconv.Itoa(tr.used) + " of " + strconv.Itoa(tr.count)
 			}
 			if oldestMark {
-				r += " (oldest)"
+				why += " (oldest)"
 			}
-			reasons = append(reasons, r)
+			reasons = append(reasons, why)
 		}
 		if len(reasons) > 0 {
-			d.Keep = true
-			d.Reasons = slices.Clone(reasons)
+			r.keep, r.reasons = true, slices.Clone(reasons)
 			keptVerified++
 		} else {
-			d.Reasons = noRuleReasons
+			r.reasons = noRuleReasons
 		}
 	}
 	if newestVerified >= 0 {
 		if keptVerified == 0 {
 			return nil, fmt.Errorf("%w (%s; %d verified items)", ErrRemovesAll, p.String(), verified)
 		}
-		if d := &out[newestVerified]; !d.Keep {
-			d.Keep = true
-			d.Reasons = []string{ReasonNewestVerified}
+		if r := &res[keys[newestVerified].idx]; !r.keep {
+			r.keep, r.reasons = true, []string{ReasonNewestVerified}
 		}
 	}
+	out := make([]Decision, len(items))
+	for i := range items {
+		out[i] = Decision{Item: items[i], Keep: res[i].keep, Reasons: res[i].reasons}
+	}
 	return out, nil
+}
+
+// civilCache computes calendar fields fast. Within one zone period (a span
+// of constant UTC offset, as time.Time.ZoneBounds reports) the local day and
+// hour follow from the Unix time by arithmetic; the year, month, day and ISO
+// week are computed once per local day. Items come newest first, so most
+// share their day and zone period with the previous one.
+type civilCache struct {
+	zoneOK, dayOK bool
+	zStart, zEnd  int64 // [zStart, zEnd) in Unix seconds
+	offset        int64
+	day           int64 // local day number of c
+	c             civil
+}
+
+func (cc *civilCache) civil(sec int64, nsec int32, loc *time.Location) civil {
+	if !cc.zoneOK || sec < cc.zStart || sec >= cc.zEnd {
+		lt := time.Unix(sec, int64(nsec)).In(loc)
+		_, off := lt.Zone()
+		start, end := lt.ZoneBounds()
+		cc.zStart, cc.zEnd = math.MinInt64, math.MaxInt64
+		if !start.IsZero() {
+			cc.zStart = start.Unix()
+		}
+		if !end.IsZero() {
+			cc.zEnd = end.Unix()
+		}
+		cc.offset = int64(off)
+		cc.zoneOK, cc.dayOK = true, false
+	}
+	local := sec + cc.offset
+	day := local / 86400
+	if local%86400 < 0 {
+		day--
+	}
+	if !cc.dayOK || day != cc.day {
+		lt := time.Unix(sec, int64(nsec)).In(loc)
+		y, m, d := lt.Date()
+		iy, iw := lt.ISOWeek()
+		cc.c = civil{year: y, month: int(m), day: d, isoYear: iy, isoWeek: iw}
+		cc.day, cc.dayOK = day, true
+	}
+	c := cc.c
+	c.hour = int((local - day*86400) / 3600)
+	return c
 }
 
 func parseTags(entries []string) [][]string {

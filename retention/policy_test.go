@@ -26,8 +26,11 @@ func items(times ...string) []Item {
 	return out
 }
 
-// kept returns the IDs kept, newest first, each with its reasons.
+// kept returns the IDs kept, newest first (ties in input order), each with
+// its reasons.
 func kept(ds []Decision) []string {
+	ds = slices.Clone(ds)
+	slices.SortStableFunc(ds, func(a, b Decision) int { return b.Time.Compare(a.Time) })
 	var out []string
 	for _, d := range ds {
 		if d.Keep {
@@ -467,5 +470,30 @@ func TestPolicyString(t *testing.T) {
 	want := "last 3, daily 7, all monthly, weekly within 28d, within 2d, tags pin (UTC)"
 	if got := p.String(); got != want {
 		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
+// TestCivilCache checks the fast calendar arithmetic against time.Time's own
+// across zones with daylight saving, half-hour offsets and 30-minute shifts.
+func TestCivilCache(t *testing.T) {
+	for _, name := range []string{"UTC", "Europe/Paris", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "America/Santiago", "Pacific/Chatham"} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Logf("skipping %s: %v", name, err)
+			continue
+		}
+		start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+		end := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+		var cc civilCache
+		for sec := end; sec >= start; sec -= 37*60 + 11 {
+			got := cc.civil(sec, 5, loc)
+			lt := time.Unix(sec, 5).In(loc)
+			y, m, d := lt.Date()
+			iy, iw := lt.ISOWeek()
+			want := civil{year: y, month: int(m), day: d, hour: lt.Hour(), isoYear: iy, isoWeek: iw}
+			if got != want {
+				t.Fatalf("%s %v: got %+v, want %+v", name, lt, got, want)
+			}
+		}
 	}
 }
