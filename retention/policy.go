@@ -2,9 +2,9 @@ package retention
 
 import (
 	"cmp"
-	"math"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
