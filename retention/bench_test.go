@@ -43,3 +43,22 @@ func benchApply(b *testing.B, n int) {
 func BenchmarkApply10k(b *testing.B)  { benchApply(b, 10_000) }
 func BenchmarkApply100k(b *testing.B) { benchApply(b, 100_000) }
 func BenchmarkApply1M(b *testing.B)   { benchApply(b, 1_000_000) }
+
+// The worst case: unlimited rules walk every item (no early exit).
+func benchApplyFull(b *testing.B, n int) {
+	in := benchItems(n)
+	p := Policy{Last: 10, WithinNHourly: Days(5), Daily: Unlimited, Weekly: Unlimited, Monthly: Unlimited}
+	now := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		ds, err := p.Apply(in, now)
+		if err != nil || len(ds) != n {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/item")
+}
+
+func BenchmarkApplyUnlimited100k(b *testing.B) { benchApplyFull(b, 100_000) }
+func BenchmarkApplyUnlimited1M(b *testing.B)   { benchApplyFull(b, 1_000_000) }

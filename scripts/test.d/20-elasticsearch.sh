@@ -88,6 +88,7 @@ opskit_es_start() {
   [ "$(id -u)" = 0 ] && runas=(runuser -u "$esuser" --)
   setsid env JAVA_HOME="$java_home" ES_JAVA_HOME="$java_home" ES_TMPDIR="$dir/tmp" \
     ES_JAVA_OPTS="-Xms512m -Xmx512m -XX:-HeapDumpOnOutOfMemoryError -XX:-UsePerfData" \
+    CLI_JAVA_OPTS="-XX:-UsePerfData" \
     "${runas[@]}" "$home/bin/elasticsearch" \
     -E discovery.type=single-node \
     -E network.host=127.0.0.1 \
@@ -100,7 +101,7 @@ opskit_es_start() {
     -E xpack.security.enabled=false \
     >"$dir/stdout.log" 2>&1 </dev/null &
   local pid=$!
-  OPSKIT_CLEANUP+=("kill -TERM -- -$pid 2>/dev/null; for _ in \$(seq 50); do kill -0 -- -$pid 2>/dev/null || break; sleep 0.2; done; kill -KILL -- -$pid 2>/dev/null; rm -rf $dir")
+  OPSKIT_CLEANUP+=("kill -TERM -- -$pid 2>/dev/null || true; for _ in \$(seq 50); do kill -0 -- -$pid 2>/dev/null || break; sleep 0.2; done; kill -KILL -- -$pid 2>/dev/null || true; rm -rf $dir; rmdir /tmp/hsperfdata_$esuser 2>/dev/null || true")
 
   local url="http://127.0.0.1:$port"
   while :; do
