@@ -35,7 +35,8 @@ type FileClass struct {
 	Globs []string
 	// MaxAge is how long a file is kept; it must be positive.
 	MaxAge time.Duration
-	// DateLayout is a Go time layout of a date in the file name, made of
+	// DateLayout is a Go time layout of a date in the file name, with a
+	// four-digit year and made of
 	// digits and punctuation ("20060102", "2006-01-02", "2006.01.02"); empty
 	// means modification times only.
 	DateLayout string

@@ -181,6 +181,7 @@ func TestFilePrunerInvalid(t *testing.T) {
 		{Name: "noage", Globs: []string{"/tmp/x*"}},
 		{Name: "badglob", Globs: []string{"/tmp/[x"}, MaxAge: Week},
 		{Name: "badlayout", Globs: []string{"/tmp/x*"}, MaxAge: Week, DateLayout: "Jan 2"},
+		{Name: "noyear", Globs: []string{"/tmp/x*"}, MaxAge: Week, DateLayout: "01.02"},
 		{Name: "badpattern", Globs: []string{"/tmp/x*"}, MaxAge: Week, DateLayout: "2006", DatePattern: "("},
 	} {
 		p := &FilePruner{Logger: quiet(), Classes: []FileClass{c}}
@@ -221,6 +222,14 @@ func FuzzNameDate(f *testing.F) {
 		tm, ok := nd.find(name)
 		if !ok {
 			return
+		}
+		if tm.Year() != 0 && (tm.Year() < 1 || tm.Year() > 9999) {
+			t.Fatalf("found year %d in %q", tm.Year(), name)
+		}
+		switch layout {
+		case "2006.01.02", "20060102", "2006-01-02":
+		default:
+			return // other layouts need not print back the same way
 		}
 		if s := tm.Format(layout); !strings.Contains(name, s) {
 			t.Fatalf("found %v (%q) in %q with layout %q", tm, s, name, layout)

@@ -41,7 +41,8 @@ type IndexClass struct {
 	Patterns []string
 	// MaxAge is how long an index is kept; it must be positive.
 	MaxAge time.Duration
-	// DateLayout is a Go time layout of the date in index names, made of
+	// DateLayout is a Go time layout of the date in index names, with a
+	// four-digit year and made of
 	// digits and punctuation ("2006.01.02", "2006-01-02"); empty means
 	// creation dates only.
 	DateLayout string
@@ -259,6 +260,14 @@ type aliasResponse map[string]struct {
 	} `json:"aliases"`
 }
 
+// clusterView is what one class's listing requests returned.
+type clusterView struct {
+	resolve     resolveResponse
+	dataStreams dataStreamResponse
+	settings    settingsResponse
+	aliases     aliasResponse
+}
+
 // plan lists the indices of one class and decides about each.
 func (p *IndexPruner) plan(ctx context.Context, c IndexClass, now time.Time) ([]IndexDecision, error) {
 	if len(c.Patterns) == 0 {
@@ -277,99 +286,36 @@ func (p *IndexPruner) plan(ctx context.Context, c IndexClass, now time.Time) ([]
 		return nil, fmt.Errorf("%w: index class %q: %v", ErrInvalidClass, c.Name, err)
 	}
 	t, f := true, false
-
-	var res resolveResponse
+	var v clusterView
 	if err := p.call(ctx, "resolve index", esapi.IndicesResolveIndexRequest{
 		Name: c.Patterns, ExpandWildcards: expandAll, IgnoreUnavailable: &t, AllowNoIndices: &t,
-	}, &res); err != nil {
+	}, &v.resolve); err != nil {
 		return nil, err
 	}
-
-	type cand struct {
-		dataStream string
-		aliases    []string
-		protected  string // reason it must stay, if any
-	}
-	cands := map[string]*cand{}
-	for _, ix := range res.Indices {
-		if strings.HasPrefix(ix.Name, ".") && ix.DataStream == "" {
-			continue // system or hidden index reached by a pattern: never ours
-		}
-		cands[ix.Name] = &cand{dataStream: ix.DataStream, aliases: ix.Aliases}
-	}
-	// Backing indices in generation order, per data stream, to date each by
-	// the creation of its successor.
-	generations := map[string][]string{}
-	var streams []string
-	for _, ds := range res.DataStreams {
-		streams = append(streams, ds.Name)
-		generations[ds.Name] = ds.BackingIndices
-		for _, b := range ds.BackingIndices {
-			if cands[b] == nil {
-				cands[b] = &cand{}
-			}
-			cands[b].dataStream = ds.Name
-		}
-		if n := len(ds.BackingIndices); n > 0 {
-			cands[ds.BackingIndices[n-1]].protected = "write index of data stream " + ds.Name
-		}
-		// Failure-store indices are not aged here; they are only named so
-		// that they are never taken for ordinary indices.
-		for _, fi := range ds.FailureIndices {
-			delete(cands, fi)
-		}
-	}
-	if len(cands) == 0 {
+	if len(v.resolve.Indices) == 0 && len(v.resolve.DataStreams) == 0 {
 		return nil, nil
 	}
-
+	var streams []string
+	for _, ds := range v.resolve.DataStreams {
+		streams = append(streams, ds.Name)
+	}
 	if len(streams) > 0 {
-		// The data stream API is the authority on the write index; resolve's
-		// order is checked against it.
-		var dsr dataStreamResponse
+		// The data stream API is the authority on the write index.
 		if err := p.call(ctx, "get data stream", esapi.IndicesGetDataStreamRequest{
 			Name: streams, ExpandWildcards: expandAll,
-		}, &dsr); err != nil {
+		}, &v.dataStreams); err != nil {
 			return nil, err
 		}
-		for _, ds := range dsr.DataStreams {
-			if n := len(ds.Indices); n > 0 {
-				w := ds.Indices[n-1].IndexName
-				if cands[w] == nil {
-					cands[w] = &cand{dataStream: ds.Name}
-				}
-				cands[w].protected = "write index of data stream " + ds.Name
-				names := make([]string, n)
-				for i, x := range ds.Indices {
-					names[i] = x.IndexName
-				}
-				generations[ds.Name] = names
-			}
-			if ds.FailureStore != nil {
-				for _, fi := range ds.FailureStore.Indices {
-					delete(cands, fi.IndexName)
-				}
-			}
-		}
 	}
-
-	var settings settingsResponse
 	if err := p.call(ctx, "get settings", esapi.IndicesGetSettingsRequest{
 		Index: c.Patterns, Name: []string{"index.creation_date"}, ExpandWildcards: expandAll,
 		AllowNoIndices: &t, IgnoreUnavailable: &t, FlatSettings: &f,
-	}, &settings); err != nil {
+	}, &v.settings); err != nil {
 		return nil, err
 	}
-	created := map[string]time.Time{}
-	for name, s := range settings {
-		if ms, err := strconv.ParseInt(s.Settings.Index.CreationDate, 10, 64); err == nil {
-			created[name] = time.UnixMilli(ms).UTC()
-		}
-	}
-
 	aliasSet := map[string]bool{}
-	for _, cd := range cands {
-		for _, a := range cd.aliases {
+	for _, ix := range v.resolve.Indices {
+		for _, a := range ix.Aliases {
 			aliasSet[a] = true
 		}
 	}
@@ -379,36 +325,112 @@ func (p *IndexPruner) plan(ctx context.Context, c IndexClass, now time.Time) ([]
 			names = append(names, a)
 		}
 		slices.Sort(names)
-		var ar aliasResponse
 		if err := p.call(ctx, "get alias", esapi.IndicesGetAliasRequest{
 			Name: names, ExpandWildcards: expandAll,
-		}, &ar); err != nil {
+		}, &v.aliases); err != nil {
 			return nil, err
 		}
-		members := map[string][]string{}
-		explicit := map[string]bool{}
-		for index, a := range ar {
-			for alias, props := range a.Aliases {
-				members[alias] = append(members[alias], index)
-				if props.IsWriteIndex != nil && *props.IsWriteIndex {
-					explicit[alias] = true
-					if cd := cands[index]; cd != nil {
-						cd.protected = "write index of alias " + alias
-					}
+	}
+	return v.decide(c, nd, now), nil
+}
+
+// decide turns the listing into one decision per candidate index.
+func (v *clusterView) decide(c IndexClass, nd *nameDate, now time.Time) []IndexDecision {
+	type cand struct {
+		dataStream string
+		protected  string // why it must stay, if it must
+	}
+	cands := map[string]*cand{}
+	for _, ix := range v.resolve.Indices {
+		if ix.Name == "" || (strings.HasPrefix(ix.Name, ".") && ix.DataStream == "") {
+			continue // system or hidden index reached by a pattern: never ours
+		}
+		cands[ix.Name] = &cand{dataStream: ix.DataStream}
+	}
+	// Backing indices in generation order, per data stream, to date each by
+	// the creation of its successor.
+	generations := map[string][]string{}
+	failure := map[string]bool{}
+	protect := func(index, dataStream, why string) {
+		if index == "" {
+			return
+		}
+		if cands[index] == nil {
+			cands[index] = &cand{dataStream: dataStream}
+		}
+		cands[index].protected = why
+	}
+	for _, ds := range v.resolve.DataStreams {
+		generations[ds.Name] = ds.BackingIndices
+		for _, b := range ds.BackingIndices {
+			if b == "" {
+				continue
+			}
+			if cands[b] == nil {
+				cands[b] = &cand{}
+			}
+			cands[b].dataStream = ds.Name
+		}
+		if n := len(ds.BackingIndices); n > 0 {
+			protect(ds.BackingIndices[n-1], ds.Name, "write index of data stream "+ds.Name)
+		}
+		for _, fi := range ds.FailureIndices {
+			failure[fi] = true
+		}
+	}
+	for _, ds := range v.dataStreams.DataStreams {
+		if n := len(ds.Indices); n > 0 {
+			names := make([]string, n)
+			for i, x := range ds.Indices {
+				names[i] = x.IndexName
+			}
+			generations[ds.Name] = names
+			protect(names[n-1], ds.Name, "write index of data stream "+ds.Name)
+		}
+		if ds.FailureStore != nil {
+			for _, fi := range ds.FailureStore.Indices {
+				failure[fi.IndexName] = true
+			}
+		}
+	}
+	// Failure-store indices are not aged here: they hold rejected documents,
+	// not the stream's data, and their write index is not in "indices".
+	for fi := range failure {
+		delete(cands, fi)
+	}
+
+	created := map[string]time.Time{}
+	for name, s := range v.settings {
+		if ms, err := strconv.ParseInt(s.Settings.Index.CreationDate, 10, 64); err == nil {
+			created[name] = time.UnixMilli(ms).UTC()
+		}
+	}
+
+	// Aliases: an explicit write index, or the only index of an alias that
+	// does not say otherwise, takes the alias's writes.
+	members := map[string][]string{}
+	explicit := map[string]bool{}
+	for index, a := range v.aliases {
+		for alias, props := range a.Aliases {
+			members[alias] = append(members[alias], index)
+			if props.IsWriteIndex != nil && *props.IsWriteIndex {
+				explicit[alias] = true
+				if cd := cands[index]; cd != nil {
+					cd.protected = "write index of alias " + alias
 				}
 			}
 		}
-		for alias, ms := range members {
-			if explicit[alias] || len(ms) != 1 {
-				continue
-			}
-			index := ms[0]
-			if w := ar[index].Aliases[alias].IsWriteIndex; w != nil && !*w {
-				continue
-			}
-			if cd := cands[index]; cd != nil && cd.protected == "" {
-				cd.protected = "only index of alias " + alias + " (its write index)"
-			}
+	}
+	for alias, ms := range members {
+		if explicit[alias] || len(ms) != 1 {
+			continue
+		}
+		index := ms[0]
+		if w := v.aliases[index].Aliases[alias].IsWriteIndex; w != nil && !*w {
+			continue
+		}
+		if cd := cands[index]; cd != nil && cd.protected == "" {
+			cd.protected = "only index of alias " + alias + " (its write index)"
 		}
 	}
 
@@ -433,26 +455,23 @@ func (p *IndexPruner) plan(ctx context.Context, c IndexClass, now time.Time) ([]
 				d.Time, d.Source = tm, "creation date"
 			}
 		}
+		if d.Source != "" {
+			d.Age = now.Sub(d.Time)
+		}
 		switch {
 		case cd.protected != "":
 			d.Reason = cd.protected + ": kept"
 		case d.Source == "":
 			d.Reason = "no date known: kept"
+		case d.Age > c.MaxAge:
+			d.Delete = true
+			d.Reason = fmt.Sprintf("age %s > %s (%s)", fmtAge(d.Age), fmtAge(c.MaxAge), d.Source)
 		default:
-			d.Age = now.Sub(d.Time)
-			if d.Age > c.MaxAge {
-				d.Delete = true
-				d.Reason = fmt.Sprintf("age %s > %s (%s)", fmtAge(d.Age), fmtAge(c.MaxAge), d.Source)
-			} else {
-				d.Reason = fmt.Sprintf("age %s <= %s (%s)", fmtAge(d.Age), fmtAge(c.MaxAge), d.Source)
-			}
-		}
-		if d.Source != "" && d.Age == 0 {
-			d.Age = now.Sub(d.Time)
+			d.Reason = fmt.Sprintf("age %s <= %s (%s)", fmtAge(d.Age), fmtAge(c.MaxAge), d.Source)
 		}
 		out = append(out, d)
 	}
-	return out, nil
+	return out
 }
 
 // request is what the esapi request types have in common.

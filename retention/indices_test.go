@@ -2,6 +2,7 @@ package retention
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -253,4 +254,70 @@ func TestIndexPrunerDataStreams(t *testing.T) {
 			t.Errorf("logs-fail decision %+v", d)
 		}
 	}
+}
+
+// FuzzIndexDecide feeds arbitrary Elasticsearch answers to the decision step
+// and checks that it never panics, never deletes a write index or a
+// failure-store index, and explains every decision.
+func FuzzIndexDecide(f *testing.F) {
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("testdata", "es", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		return string(b)
+	}
+	f.Add(read("resolve.json"), read("data_stream.json"), read("settings.json"), read("alias.json"))
+	f.Add(`{"indices":[{"name":"a-2026.01.01","aliases":["x"]}]}`, `{}`, `{"a-2026.01.01":{"settings":{"index":{"creation_date":"1"}}}}`, `{"a-2026.01.01":{"aliases":{"x":{}}}}`)
+	f.Add(`{"data_streams":[{"name":"d","backing_indices":["","b"]}]}`, `{"data_streams":[{"name":"d","indices":[]}]}`, `{"b":{}}`, `null`)
+	f.Fuzz(func(t *testing.T, resolve, dataStreams, settings, aliases string) {
+		var v clusterView
+		_ = json.Unmarshal([]byte(resolve), &v.resolve)
+		_ = json.Unmarshal([]byte(dataStreams), &v.dataStreams)
+		_ = json.Unmarshal([]byte(settings), &v.settings)
+		_ = json.Unmarshal([]byte(aliases), &v.aliases)
+		nd, err := newNameDate("2006.01.02", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+		ds := v.decide(IndexClass{Name: "f", MaxAge: Week}, nd, now)
+		writes := map[string]bool{}
+		for _, s := range v.resolve.DataStreams {
+			if n := len(s.BackingIndices); n > 0 {
+				writes[s.BackingIndices[n-1]] = true
+			}
+		}
+		failures := map[string]bool{}
+		for _, s := range v.dataStreams.DataStreams {
+			if n := len(s.Indices); n > 0 {
+				writes[s.Indices[n-1].IndexName] = true
+			}
+			if s.FailureStore != nil {
+				for _, x := range s.FailureStore.Indices {
+					failures[x.IndexName] = true
+				}
+			}
+		}
+		for index, a := range v.aliases {
+			for _, props := range a.Aliases {
+				if props.IsWriteIndex != nil && *props.IsWriteIndex {
+					writes[index] = true
+				}
+			}
+		}
+		seen := map[string]bool{}
+		for _, d := range ds {
+			if seen[d.Index] {
+				t.Fatalf("%q decided twice", d.Index)
+			}
+			seen[d.Index] = true
+			if d.Reason == "" {
+				t.Fatalf("no reason for %q", d.Index)
+			}
+			if d.Delete && (writes[d.Index] || failures[d.Index]) {
+				t.Fatalf("would delete write or failure-store index %q: %s", d.Index, d.Reason)
+			}
+		}
+	})
 }

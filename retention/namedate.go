@@ -28,6 +28,9 @@ func newNameDate(layout, expr string, loc *time.Location) (*nameDate, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
+	if !strings.Contains(layout, "2006") {
+		return nil, fmt.Errorf("date layout %q has no four-digit year (2006)", layout)
+	}
 	nd := &nameDate{layout: layout, loc: loc}
 	if expr != "" {
 		re, err := regexp.Compile(expr)
