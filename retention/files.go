@@ -21,8 +21,9 @@ import (
 //
 // A file's time is the date in its name when DateLayout is set and the name
 // carries one ("app-2026-11-22.log", "access.log-20261122.gz"), else its
-// modification time. A name date is the start of that day (or hour...) in
-// Location, so a daily file is removed MaxAge after its day began.
+// modification time. A name date is the instant the layout names (for a
+// date alone, the start of that day) in Location, so a daily file is removed
+// MaxAge after its day began.
 //
 // Files that are never removed: directories, symbolic links (they are not
 // followed either), anything outside the globs, and the live file: a name
@@ -36,9 +37,8 @@ type FileClass struct {
 	// MaxAge is how long a file is kept; it must be positive.
 	MaxAge time.Duration
 	// DateLayout is a Go time layout of a date in the file name, with a
-	// four-digit year and made of
-	// digits and punctuation ("20060102", "2006-01-02", "2006.01.02"); empty
-	// means modification times only.
+	// four-digit year, made of digits and punctuation ("20060102",
+	// "2006-01-02", "2006.01.02"); empty means modification times only.
 	DateLayout string
 	// DatePattern optionally tells where the date is: a regular expression
 	// whose first group (or whole match) is parsed with DateLayout. The last

@@ -42,9 +42,8 @@ type IndexClass struct {
 	// MaxAge is how long an index is kept; it must be positive.
 	MaxAge time.Duration
 	// DateLayout is a Go time layout of the date in index names, with a
-	// four-digit year and made of
-	// digits and punctuation ("2006.01.02", "2006-01-02"); empty means
-	// creation dates only.
+	// four-digit year, made of digits and punctuation ("2006.01.02",
+	// "2006-01-02"); empty means creation dates only.
 	DateLayout string
 	// DatePattern optionally locates the date: a regular expression whose
 	// first group (or whole match) is parsed with DateLayout.

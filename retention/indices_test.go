@@ -41,8 +41,13 @@ func TestIndexPrunerReal(t *testing.T) {
 	estest.Do(t, es, http.MethodPost, "/_aliases", fmt.Sprintf(
 		`{"actions":[{"add":{"index":%q,"alias":%q,"is_write_index":true}},{"add":{"index":%q,"alias":%q}}]}`,
 		nginx[0], P+"nginx", nginx[1], P+"nginx"))
-	// Dash-dated application indices, and undated ones aged by creation date.
-	for _, name := range []string{"app-2026-09-01", "app-2026-11-01", "events-a", "events-b"} {
+	// A closed index is aged like an open one.
+	if b, status := estest.Do(t, es, http.MethodPost, "/"+nginx[2]+"/_close", ""); status != http.StatusOK {
+		t.Fatalf("close %s: %d %s", nginx[2], status, b)
+	}
+	// Dash-dated application indices, undated ones aged by creation date, and
+	// an old index that no class names.
+	for _, name := range []string{"app-2026-09-01", "app-2026-11-01", "events-a", "events-b", "other-2026.01.01"} {
 		estest.CreateIndex(t, es, P+name, "")
 	}
 	// events-b alone behind an alias without is_write_index: its write index.
@@ -68,7 +73,7 @@ func TestIndexPrunerReal(t *testing.T) {
 		t.Errorf("dry run plans\n  %q\nwant\n  %q", got, sorted(wantGone))
 	}
 	all := estest.Indices(t, es, P+"*")
-	if len(all) != len(nginx)+4 {
+	if len(all) != len(nginx)+5 {
 		t.Fatalf("dry run changed the indices: %q", all)
 	}
 	for _, d := range dry.Decisions {
@@ -105,7 +110,7 @@ func TestIndexPrunerReal(t *testing.T) {
 			t.Errorf("%s still there", g)
 		}
 	}
-	if len(left) != len(nginx)+4-len(wantGone) {
+	if len(left) != len(nginx)+5-len(wantGone) || !slices.Contains(left, P+"other-2026.01.01") {
 		t.Errorf("left %q", left)
 	}
 

@@ -168,6 +168,11 @@ func checkPartition(t *testing.T, in []Item, ds []Decision) {
 	if len(ds) != len(in) {
 		t.Fatalf("%d decisions for %d items", len(ds), len(in))
 	}
+	for i := range in {
+		if ds[i].ID != in[i].ID || !ds[i].Time.Equal(in[i].Time) {
+			t.Fatalf("decision %d is about %s, item %d is %s", i, ds[i].ID, i, in[i].ID)
+		}
+	}
 	count := map[string]int{}
 	for _, it := range in {
 		count[it.ID+"|"+it.Time.String()]++

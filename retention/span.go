@@ -48,7 +48,9 @@ func (s Span) Before(t time.Time) time.Time {
 }
 
 // String formats s the way ParseSpan reads it, e.g. "1y2m3d4h", "90d",
-// "36h30m0s"; the zero Span is "0d".
+// "36h30m0s"; the zero Span is "0d". (A Span with both calendar parts and a
+// Clock that is not whole hours prints as "1y1h30m0s", which ParseSpan does
+// not read.)
 func (s Span) String() string {
 	if s.IsZero() {
 		return "0d"
@@ -76,14 +78,13 @@ func (s Span) String() string {
 // ErrBadSpan is returned (wrapped) by ParseSpan for text that is not a span.
 var ErrBadSpan = errors.New("retention: bad span")
 
-// ParseSpan reads a Span written as a sequence of numbers with units, each
-// unit at most once, in any order: y (calendar years), m (calendar months, as
-// in restic's --keep-within), w (weeks of 7 days), d (days), h (hours).
-// Examples: "2d", "13m", "1y2m3d4h", "8w". A trailing Go duration with
-// minutes or seconds is accepted after the calendar part ("1d12h30m" is not:
-// write "1d" plus Clock in code, or "36h30m" alone, which Go's
-// time.ParseDuration reads). "0" and "" are errors: a rule that is not set is
-// left out instead.
+// ParseSpan reads a Span written as numbers with units, each unit at most
+// once: y (calendar years), m (calendar months, as in restic's
+// --keep-within), w (weeks of 7 days), d (days), h (hours). Examples: "2d",
+// "13m", "1y2m3d4h", "8w". Text with seconds, or hours followed by minutes
+// ("90s", "36h30m"), is read as a Go duration (time.ParseDuration) instead.
+// Zero, negative and empty spans are errors matching ErrBadSpan: a rule that
+// is not set is left out instead.
 func ParseSpan(text string) (Span, error) {
 	orig := text
 	bad := func(why string) (Span, error) {
