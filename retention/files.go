@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
@@ -100,8 +101,10 @@ type FilePruner struct {
 const rotatedExpr = `(?:[._-]\d+|[._-]\d{4}-\d{2}-\d{2}(?:[T_-]?\d{2,6})?)(?:\.(?:gz|bz2|xz|zst|lz4|z|Z|zip))?$|\.(?:gz|bz2|xz|zst|lz4|z|Z|zip)$`
 
 // Prune decides about every file of every class and, unless dryRun, removes
-// the files past their age. It goes on after errors: removal errors are
-// collected in the report and returned together (a *multierror.Error).
+// the files past their age; a file that several classes reach is removed
+// only if all of them say so. It goes on after errors: errors examining or
+// removing files are recorded in the report and returned together (a
+// *multierror.Error). A cancelled ctx stops it before the next file.
 // A bad class (no glob, malformed glob or date layout, MaxAge not
 // positive) stops the run before anything is removed, with an error matching
 // ErrInvalidClass.
@@ -138,8 +141,10 @@ func (p *FilePruner) Prune(ctx context.Context, now time.Time, dryRun bool) (*Fi
 		classes = append(classes, prepared{c, nd})
 	}
 
-	rep := &FileReport{DryRun: dryRun}
+	// Decide first, for every class; a file that several classes reach is
+	// removed only if every one of them says so.
 	var errs *multierror.Error
+	byPath := map[string]*FileDecision{}
 	for _, c := range classes {
 		seen := map[string]bool{}
 		var paths []string
@@ -155,64 +160,98 @@ func (p *FilePruner) Prune(ctx context.Context, now time.Time, dryRun bool) (*Fi
 				}
 			}
 		}
-		slices.Sort(paths)
 		for _, path := range paths {
 			if err := ctx.Err(); err != nil {
-				errs = multierror.Append(errs, err)
-				return rep, errs.ErrorOrNil()
+				return nil, err
 			}
-			d := FileDecision{Class: c.Name, Path: path}
-			fi, err := os.Lstat(path)
-			switch {
-			case errors.Is(err, fs.ErrNotExist):
+			d, err := decideFile(c.FileClass, c.nd, rotated, path, now)
+			if errors.Is(err, fs.ErrNotExist) {
 				continue // gone since the glob ran
-			case err != nil:
-				d.Err = err
-				d.Reason = "cannot stat"
+			}
+			if err != nil {
 				errs = multierror.Append(errs, fmt.Errorf("retention: class %q: %w", c.Name, err))
-				rep.Decisions = append(rep.Decisions, d)
-				continue
-			case fi.Mode()&fs.ModeSymlink != 0:
-				d.Reason = "symbolic link: not followed, not removed"
-				rep.Decisions = append(rep.Decisions, d)
-				continue
-			case !fi.Mode().IsRegular():
-				d.Reason = "not a regular file"
-				rep.Decisions = append(rep.Decisions, d)
-				continue
 			}
-			base := filepath.Base(path)
-			source := "mtime"
-			d.Time = fi.ModTime()
-			if c.nd != nil {
-				if t, ok := c.nd.find(base); ok {
-					d.Time, source = t, "name date"
-				}
-			}
-			d.Age = now.Sub(d.Time)
+			prev, ok := byPath[path]
 			switch {
-			case source == "mtime" && !rotated.MatchString(base):
-				d.Reason = "live file (no rotation suffix): kept"
-			case d.Age > c.MaxAge:
-				d.Delete = true
-				d.Reason = fmt.Sprintf("age %s > %s (%s)", fmtAge(d.Age), fmtAge(c.MaxAge), source)
-			default:
-				d.Reason = fmt.Sprintf("age %s <= %s (%s)", fmtAge(d.Age), fmtAge(c.MaxAge), source)
+			case !ok:
+				byPath[path] = &d
+			case prev.Delete && !d.Delete:
+				d.Reason += "; kept although class " + prev.Class + " would remove it"
+				byPath[path] = &d
+			case !prev.Delete && d.Delete:
+				prev.Reason += "; kept although class " + d.Class + " would remove it"
 			}
-			if d.Delete && !dryRun {
-				if err := removeRegular(path); err != nil {
-					d.Err = err
-					errs = multierror.Append(errs, fmt.Errorf("retention: class %q: %w", c.Name, err))
-					log.Warn("retention: cannot remove log file", "class", c.Name, "path", path, "err", err)
-				} else {
-					d.Deleted = true
-					log.Info("retention: removed log file", "class", c.Name, "path", path, "reason", d.Reason)
-				}
-			}
-			rep.Decisions = append(rep.Decisions, d)
 		}
 	}
+	rep := &FileReport{DryRun: dryRun}
+	for _, d := range byPath {
+		rep.Decisions = append(rep.Decisions, *d)
+	}
+	slices.SortFunc(rep.Decisions, func(a, b FileDecision) int {
+		if a.Class != b.Class {
+			return strings.Compare(a.Class, b.Class)
+		}
+		return strings.Compare(a.Path, b.Path)
+	})
+	if dryRun {
+		return rep, errs.ErrorOrNil()
+	}
+	for i := range rep.Decisions {
+		d := &rep.Decisions[i]
+		if !d.Delete {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			errs = multierror.Append(errs, err)
+			break
+		}
+		if err := removeRegular(d.Path); err != nil {
+			d.Err = err
+			errs = multierror.Append(errs, fmt.Errorf("retention: class %q: %w", d.Class, err))
+			log.Warn("retention: cannot remove log file", "class", d.Class, "path", d.Path, "err", err)
+			continue
+		}
+		d.Deleted = true
+		log.Info("retention: removed log file", "class", d.Class, "path", d.Path, "reason", d.Reason)
+	}
 	return rep, errs.ErrorOrNil()
+}
+
+// decideFile examines one file of class c. An error other than "not exist"
+// is also recorded in the decision, which then keeps the file.
+func decideFile(c FileClass, nd *nameDate, rotated *regexp.Regexp, path string, now time.Time) (FileDecision, error) {
+	d := FileDecision{Class: c.Name, Path: path}
+	fi, err := os.Lstat(path)
+	switch {
+	case err != nil:
+		d.Err, d.Reason = err, "cannot examine: kept"
+		return d, err
+	case fi.Mode()&fs.ModeSymlink != 0:
+		d.Reason = "symbolic link: not followed, not removed"
+		return d, nil
+	case !fi.Mode().IsRegular():
+		d.Reason = "not a regular file"
+		return d, nil
+	}
+	base := filepath.Base(path)
+	source := "mtime"
+	d.Time = fi.ModTime()
+	if nd != nil {
+		if t, ok := nd.find(base); ok {
+			d.Time, source = t, "name date"
+		}
+	}
+	d.Age = now.Sub(d.Time)
+	switch {
+	case source == "mtime" && !rotated.MatchString(base):
+		d.Reason = "live file (no rotation suffix): kept"
+	case d.Age > c.MaxAge:
+		d.Delete = true
+		d.Reason = fmt.Sprintf("age %s > %s (%s)", fmtAge(d.Age), fmtAge(c.MaxAge), source)
+	default:
+		d.Reason = fmt.Sprintf("age %s <= %s (%s)", fmtAge(d.Age), fmtAge(c.MaxAge), source)
+	}
+	return d, nil
 }
 
 // removeRegular removes path if it is still a regular file (not replaced by

@@ -236,3 +236,26 @@ func FuzzNameDate(f *testing.F) {
 		}
 	})
 }
+
+func TestFilePrunerOverlappingClasses(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	touch(t, filepath.Join(dir, "access.log.1"), now.Add(-20*Week))
+	touch(t, filepath.Join(dir, "access.log.2"), now.Add(-60*Week))
+	p := &FilePruner{Logger: quiet(), Classes: []FileClass{SeedWebLogs(dir), SeedAppLogs(dir)}}
+	rep, err := p.Prune(context.Background(), now, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rep.Deleted(), []string{filepath.Join(dir, "access.log.2")}; !slices.Equal(got, want) {
+		t.Errorf("deleted %q, want %q", got, want)
+	}
+	if !exists(filepath.Join(dir, "access.log.1")) {
+		t.Fatal("access.log.1 removed although the app class keeps it for 52 weeks")
+	}
+	for _, d := range rep.Decisions {
+		if filepath.Base(d.Path) == "access.log.1" && !strings.Contains(d.Reason, "kept although class web would remove it") {
+			t.Errorf("reason %q", d.Reason)
+		}
+	}
+}
