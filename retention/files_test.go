@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -144,34 +145,60 @@ func TestFilePrunerNameDate(t *testing.T) {
 	}
 }
 
-func TestFilePrunerErrorsAggregated(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root ignores directory permissions; the error path cannot be provoked this way")
+// lockFile makes path impossible to remove: a read-only directory for an
+// ordinary user, the immutable attribute (chattr +i) for root, who ignores
+// permissions. It skips the test where neither works.
+func lockFile(t *testing.T, path string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		dir := filepath.Dir(path)
+		if err := os.Chmod(dir, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
+		return
 	}
+	chattr, err := exec.LookPath("chattr")
+	if err != nil {
+		t.Skip("running as root without chattr: cannot make a file unremovable")
+	}
+	if out, err := exec.Command(chattr, "+i", path).CombinedOutput(); err != nil {
+		t.Skipf("running as root and chattr +i fails here (%v: %s): cannot make a file unremovable", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command(chattr, "-i", path).Run() })
+}
+
+func TestFilePrunerErrorsAggregated(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	locked := filepath.Join(dir, "locked")
 	open := filepath.Join(dir, "open")
 	touch(t, filepath.Join(locked, "a.log.1"), now.Add(-60*Week))
+	touch(t, filepath.Join(locked, "c.log.1"), now.Add(-60*Week))
 	touch(t, filepath.Join(open, "b.log.1"), now.Add(-60*Week))
-	if err := os.Chmod(locked, 0o555); err != nil {
-		t.Fatal(err)
+	lockFile(t, filepath.Join(locked, "a.log.1"))
+	if os.Geteuid() == 0 {
+		lockFile(t, filepath.Join(locked, "c.log.1"))
 	}
-	t.Cleanup(func() { _ = os.Chmod(locked, 0o755) })
 	p := &FilePruner{Logger: quiet(), Classes: []FileClass{
 		{Name: "locked", Globs: []string{filepath.Join(locked, "*.log*")}, MaxAge: Week},
 		{Name: "open", Globs: []string{filepath.Join(open, "*.log*")}, MaxAge: Week},
 	}}
 	rep, err := p.Prune(context.Background(), now, false)
 	var merr *multierror.Error
-	if !errors.As(err, &merr) || len(merr.Errors) != 1 {
-		t.Fatalf("err = %v, want one aggregated error", err)
+	if !errors.As(err, &merr) || len(merr.Errors) != 2 {
+		t.Fatalf("err = %v, want two aggregated errors", err)
 	}
 	if exists(filepath.Join(open, "b.log.1")) {
-		t.Error("the error in one class stopped the other")
+		t.Error("the errors in one class stopped the other")
 	}
-	if got := rep.Deleted(); len(got) != 1 {
+	if got := rep.Deleted(); !slices.Equal(got, []string{filepath.Join(open, "b.log.1")}) {
 		t.Errorf("deleted %q", got)
+	}
+	for _, d := range rep.Decisions {
+		if strings.HasPrefix(d.Path, locked) && (d.Err == nil || d.Deleted) {
+			t.Errorf("%s: %+v", d.Path, d)
+		}
 	}
 }
 
