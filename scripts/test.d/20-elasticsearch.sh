@@ -12,6 +12,24 @@
 # Environment:
 #   OPSKIT_ES_VERSION   the distribution version (default 8.19.7)
 #   OPSKIT_ES_TIMEOUT   seconds to wait for the node to become yellow (default 180)
+# opskit_es_unzip ZIP DIR: unzip, or Python's zipfile (keeping file modes)
+# where unzip is not installed.
+opskit_es_unzip() {
+  if command -v unzip >/dev/null 2>&1; then
+    unzip -q "$1" -d "$2"
+  else
+    python3 - "$1" "$2" <<'PY'
+import os, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for info in z.infolist():
+        path = z.extract(info, sys.argv[2])
+        mode = info.external_attr >> 16
+        if mode and not info.is_dir():
+            os.chmod(path, mode & 0o7777)
+PY
+  fi
+}
+
 opskit_es_start() {
   local version="${OPSKIT_ES_VERSION:-8.19.7}"
   local cache="${OPSKIT_CACHE:-$HOME/.cache/opskit}"
@@ -66,7 +84,7 @@ opskit_es_start() {
 
   local dir
   dir=$(mktemp -d /tmp/opskit-es.XXXXXX)
-  if ! unzip -q "$zip" -d "$dir"; then
+  if ! opskit_es_unzip "$zip" "$dir"; then
     echo "test.d/elasticsearch: cannot unpack $zip; Elasticsearch tests will skip" >&2
     rm -rf "$dir"
     return 0
@@ -124,4 +142,4 @@ opskit_es_start() {
   echo "test.d/elasticsearch: Elasticsearch $version on $url (ready in $((SECONDS - start))s)"
 }
 opskit_es_start
-unset -f opskit_es_start
+unset -f opskit_es_start opskit_es_unzip
