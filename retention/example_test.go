@@ -109,3 +109,27 @@ func ExampleIndexPruner() {
 		fmt.Println(err) // every failed deletion, the others done
 	}
 }
+
+// "20 daily backups": a month of nightly backups keeps the newest 20.
+func ExampleSeedDaily20() {
+	now := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	var items []retention.Item
+	for i := range 30 {
+		t := now.AddDate(0, 0, -i)
+		items = append(items, retention.Item{ID: t.Format("2006-01-02"), Time: t})
+	}
+	ds, err := retention.SeedDaily20().Apply(items, now)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	kept := 0
+	for _, d := range ds {
+		if d.Keep {
+			kept++
+		}
+	}
+	fmt.Println(kept, ds[0].Reasons, ds[19].Reasons, ds[20].Reasons)
+	// Output:
+	// 20 [daily 1 of 20] [daily 20 of 20] [no rule keeps it]
+}

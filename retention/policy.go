@@ -143,14 +143,14 @@ const (
 	unitYear
 )
 
-func (p *Policy) nHours() int {
+func (p Policy) nHours() int {
 	if p.NHours == 0 {
 		return 6
 	}
 	return p.NHours
 }
 
-func (p *Policy) location() *time.Location {
+func (p Policy) location() *time.Location {
 	if p.Location == nil {
 		return time.UTC
 	}
@@ -158,7 +158,7 @@ func (p *Policy) location() *time.Location {
 }
 
 // Empty reports whether p has no rule at all.
-func (p *Policy) Empty() bool {
+func (p Policy) Empty() bool {
 	return p.Last == 0 && p.Hourly == 0 && p.NHourly == 0 && p.Daily == 0 &&
 		p.Weekly == 0 && p.Monthly == 0 && p.Yearly == 0 && p.Within.IsZero() &&
 		p.WithinHourly.IsZero() && p.WithinNHourly.IsZero() && p.WithinDaily.IsZero() &&
@@ -168,7 +168,7 @@ func (p *Policy) Empty() bool {
 
 // Validate reports whether p is well formed and has a rule. The errors match
 // ErrEmptyPolicy or ErrInvalidPolicy.
-func (p *Policy) Validate() error {
+func (p Policy) Validate() error {
 	if p.Empty() {
 		return ErrEmptyPolicy
 	}
@@ -204,7 +204,7 @@ func (p *Policy) Validate() error {
 	return nil
 }
 
-func (p *Policy) tiers() []tier {
+func (p Policy) tiers() []tier {
 	nh := strconv.Itoa(p.nHours()) + "-hourly"
 	var ts []tier
 	add := func(name string, n int, u unit) {
@@ -234,7 +234,7 @@ func (p *Policy) tiers() []tier {
 }
 
 // String describes p in words, e.g. "last 3, daily 7, weekly 4, within 2d (UTC)".
-func (p *Policy) String() string {
+func (p Policy) String() string {
 	var parts []string
 	for _, t := range p.tiers() {
 		switch {
@@ -299,7 +299,7 @@ func (c *civil) key(u unit, nh int) int64 {
 // Apply returns ErrEmptyPolicy or ErrInvalidPolicy for a policy that fails
 // Validate, and ErrRemovesAll (with no decisions) when the rules would keep
 // none of the verified items. Empty input yields no decisions and no error.
-func (p *Policy) Apply(items []Item, now time.Time) ([]Decision, error) {
+func (p Policy) Apply(items []Item, now time.Time) ([]Decision, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
