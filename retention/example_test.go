@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -31,13 +32,13 @@ func ExamplePolicy_Apply() {
 		return
 	}
 	for _, d := range ds {
-		fmt.Println(d.ID, d.Keep, d.Reasons)
+		fmt.Printf("%s keep=%v: %s\n", d.ID, d.Keep, strings.Join(d.Reasons, "; "))
 	}
 	// Output:
-	// Nov 22 12h true [unverified: always kept, counts for no rule]
-	// Nov 22 00h true [within 13h daily 1 of 2]
-	// Nov 21 12h true [within 13h daily 2 of 2]
-	// Nov 21 00h false [no rule keeps it]
+	// Nov 22 12h keep=true: unverified: always kept, counts for no rule
+	// Nov 22 00h keep=true: within 13h; daily 1 of 2
+	// Nov 21 12h keep=true: within 13h; daily 2 of 2
+	// Nov 21 00h keep=false: no rule keeps it; within 13h: older than the window; daily: all 2 used by newer items
 }
 
 // The tiered policy of the practice, in words.
@@ -129,7 +130,13 @@ func ExampleSeedDaily20() {
 			kept++
 		}
 	}
-	fmt.Println(kept, ds[0].Reasons, ds[19].Reasons, ds[20].Reasons)
+	fmt.Println(kept)
+	fmt.Println(ds[0].Reasons)
+	fmt.Println(ds[19].Reasons)
+	fmt.Println(strings.Join(ds[20].Reasons, "; "))
 	// Output:
-	// 20 [daily 1 of 20] [daily 20 of 20] [no rule keeps it]
+	// 20
+	// [daily 1 of 20]
+	// [daily 20 of 20]
+	// no rule keeps it; daily: all 20 used by newer items
 }

@@ -30,9 +30,11 @@ type Item struct {
 }
 
 // Decision says whether one item is kept, and why. Reasons is never empty:
-// a kept item lists every rule that keeps it ("daily 3 of 20", "within 2d"),
-// a removed one says that no rule keeps it. Reasons is read-only: removed
-// items may share one slice.
+// a kept item lists every rule that keeps it ("daily 3 of 20", "within 2d");
+// a removed one starts with ReasonNoRule and then says why each rule passed
+// it over ("daily: a newer item holds its day", "weekly: all 4 used by newer
+// items", "within 2d: older than the window"). Reasons is read-only: items
+// may share one slice.
 type Decision struct {
 	Item
 	Keep    bool
@@ -125,6 +127,8 @@ type tier struct {
 	within Span // for within tiers
 	isWith bool
 	unit   unit
+	// why the tier does not keep an item, shared by all such items
+	samePeriod, usedUp, outside string
 	// state during a pass
 	last    int64
 	started bool
@@ -230,6 +234,19 @@ func (p Policy) tiers() []tier {
 	addW("weekly", p.WithinWeekly, unitWeek)
 	addW("monthly", p.WithinMonthly, unitMonth)
 	addW("yearly", p.WithinYearly, unitYear)
+	for i := range ts {
+		t := &ts[i]
+		period := map[unit]string{unitHour: "hour", unitNHour: strconv.Itoa(p.nHours()) + "-hour block",
+			unitDay: "day", unitWeek: "ISO week", unitMonth: "month", unitYear: "year"}[t.unit]
+		if t.isWith {
+			label := t.name + " within " + t.within.String()
+			t.samePeriod = label + ": a newer item holds its " + period
+			t.outside = label + ": older than the window"
+		} else {
+			t.samePeriod = t.name + ": a newer item holds its " + period
+			t.usedUp = t.name + ": all " + strconv.Itoa(t.count) + " used by newer items"
+		}
+	}
 	return ts
 }
 
@@ -368,17 +385,22 @@ func (p Policy) Apply(items []Item, now time.Time) ([]Decision, error) {
 		}
 	}
 
-	// Slices shared by all items of this call with the same single reason:
-	// a Decision's Reasons are read-only.
-	noRuleReasons := []string{ReasonNoRule}
+	// Slices shared by many items of this call: a Decision's Reasons are
+	// read-only.
 	unverifiedReasons := []string{ReasonUnverified}
+	var exhaustedReasons []string // built when no rule can keep anything more
+	withinOutside := "within " + p.Within.String() + ": older than the window"
+	tagsMiss := "tags: no tag list matches"
 	type result struct {
 		keep    bool
 		reasons []string
 	}
 	res := make([]result, len(items))
 	keptVerified := 0
-	var reasons []string
+	var reasons, whyNot []string
+	// Removed items with the same explanation share one slice. A policy has
+	// at most 13 tiers (2 bits each) plus tags and within: 32 bits.
+	removedReasons := map[uint32][]string{}
 	var cache civilCache
 	// exhausted reports whether no rule can keep an item at t or older: every
 	// count is used up and t is outside every window. It then stays true, as
@@ -413,17 +435,42 @@ func (p Policy) Apply(items []Item, now time.Time) ([]Decision, error) {
 		}
 		if done {
 			// No rule can keep this or any older item.
-			r.reasons = noRuleReasons
+			if exhaustedReasons == nil {
+				exhaustedReasons = []string{ReasonNoRule}
+				if !p.Within.IsZero() {
+					exhaustedReasons = append(exhaustedReasons, withinOutside)
+				}
+				for i := range tiers {
+					if tiers[i].isWith {
+						exhaustedReasons = append(exhaustedReasons, tiers[i].outside)
+					} else {
+						exhaustedReasons = append(exhaustedReasons, tiers[i].usedUp)
+					}
+				}
+			}
+			r.reasons = exhaustedReasons
 			continue
 		}
-		reasons = reasons[:0]
+		reasons, whyNot = reasons[:0], whyNot[:0]
+		var whyCode uint32 // whyNot as a number, to share equal lists
+		tagged := false
 		for _, ts := range tagSets {
 			if hasAll(items[key.idx].Tags, ts) {
 				reasons = append(reasons, "tags "+strings.Join(ts, ","))
+				tagged = true
 			}
 		}
-		if !p.Within.IsZero() && t.After(withinCut) {
-			reasons = append(reasons, withinReason)
+		if len(tagSets) > 0 && !tagged {
+			whyNot = append(whyNot, tagsMiss)
+			whyCode |= 1 << 30
+		}
+		if !p.Within.IsZero() {
+			if t.After(withinCut) {
+				reasons = append(reasons, withinReason)
+			} else {
+				whyNot = append(whyNot, withinOutside)
+				whyCode |= 1 << 31
+			}
 		}
 		var c civil
 		if needCivil {
@@ -434,10 +481,14 @@ func (p Policy) Apply(items []Item, now time.Time) ([]Decision, error) {
 			tr := &tiers[i]
 			if tr.isWith {
 				if !t.After(cutoffs[i]) {
+					whyNot = append(whyNot, tr.outside)
+					whyCode |= 3 << (2 * i)
 					continue
 				}
 				pk := c.key(tr.unit, nh)
 				if tr.started && pk == tr.last && !isOldest {
+					whyNot = append(whyNot, tr.samePeriod)
+					whyCode |= 1 << (2 * i)
 					continue
 				}
 				oldestMark := tr.started && pk == tr.last
@@ -451,6 +502,8 @@ func (p Policy) Apply(items []Item, now time.Time) ([]Decision, error) {
 				continue
 			}
 			if tr.count != Unlimited && tr.used >= tr.count {
+				whyNot = append(whyNot, tr.usedUp)
+				whyCode |= 2 << (2 * i)
 				continue
 			}
 			var pk int64
@@ -460,6 +513,8 @@ func (p Policy) Apply(items []Item, now time.Time) ([]Decision, error) {
 				pk = c.key(tr.unit, nh)
 			}
 			if tr.started && pk == tr.last && !isOldest {
+				whyNot = append(whyNot, tr.samePeriod)
+				whyCode |= 1 << (2 * i)
 				continue
 			}
 			oldestMark := tr.started && pk == tr.last
@@ -479,8 +534,12 @@ func (p Policy) Apply(items []Item, now time.Time) ([]Decision, error) {
 		if len(reasons) > 0 {
 			r.keep, r.reasons = true, slices.Clone(reasons)
 			keptVerified++
+		} else if shared, ok := removedReasons[whyCode]; ok {
+			r.reasons = shared
 		} else {
-			r.reasons = noRuleReasons
+			r.reasons = make([]string, 0, 1+len(whyNot))
+			r.reasons = append(append(r.reasons, ReasonNoRule), whyNot...)
+			removedReasons[whyCode] = r.reasons
 		}
 	}
 	if newestVerified >= 0 {

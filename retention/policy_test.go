@@ -502,3 +502,47 @@ func TestCivilCache(t *testing.T) {
 		}
 	}
 }
+
+// TestRemovedReasons checks that a removed item says why each rule passed it
+// over.
+func TestRemovedReasons(t *testing.T) {
+	now := utc("2026-11-30 00:00:00")
+	in := items("2026-11-29 22:00:00", "2026-11-29 10:00:00", "2026-11-20 10:00:00", "2026-11-01 10:00:00")
+	in[2].Tags = []string{"x"}
+	p := Policy{Daily: 1, Weekly: 5, WithinDaily: Days(3), Tags: []string{"pin"}}
+	ds, err := p.Apply(in, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"2026-11-29 10:00:00": {ReasonNoRule, "tags: no tag list matches", "daily: all 1 used by newer items",
+			"weekly: a newer item holds its ISO week", "daily within 3d: a newer item holds its day"},
+		"2026-11-20 10:00:00": nil, // weekly 2 of 5
+		"2026-11-01 10:00:00": nil, // weekly 3 of 5 (oldest kept while count is left)
+	}
+	for _, d := range ds {
+		w, ok := want[d.ID]
+		if !ok {
+			continue
+		}
+		if w == nil {
+			if !d.Keep {
+				t.Errorf("%s removed: %q", d.ID, d.Reasons)
+			}
+			continue
+		}
+		if d.Keep || !slices.Equal(d.Reasons, w) {
+			t.Errorf("%s: keep=%v reasons\n  %q\nwant\n  %q", d.ID, d.Keep, d.Reasons, w)
+		}
+	}
+	// Once no rule can keep anything older, the rest share one explanation.
+	in = daysAt("2026-11-29 10:00:00", 10)
+	ds, err = (&Policy{Last: 2, WithinWeekly: Days(2)}).Apply(in, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOld := []string{ReasonNoRule, "last: all 2 used by newer items", "weekly within 2d: older than the window"}
+	if got := ds[9].Reasons; !slices.Equal(got, wantOld) {
+		t.Errorf("oldest: %q, want %q", got, wantOld)
+	}
+}
