@@ -79,19 +79,25 @@ func FuzzApply(f *testing.F) {
 				keptBefore[d.ID] = true
 			}
 		}
-		// Add (or widen) one rule.
+		// Add (or widen) one rule; an unlimited count stays unlimited.
+		more := func(n, by int) int {
+			if n == Unlimited {
+				return n
+			}
+			return n + by
+		}
 		q := p
 		switch extra % 9 {
 		case 0:
-			q.Last++
+			q.Last = more(q.Last, 1)
 		case 1:
-			q.Hourly = max(q.Hourly, 0) + 1
+			q.Hourly = more(q.Hourly, 1)
 		case 2:
 			q.Daily = Unlimited
 		case 3:
-			q.Weekly = max(q.Weekly, 0) + 2
+			q.Weekly = more(q.Weekly, 2)
 		case 4:
-			q.Monthly = max(q.Monthly, 0) + 1
+			q.Monthly = more(q.Monthly, 1)
 		case 5:
 			q.Within.Days += 3
 		case 6:
@@ -100,9 +106,6 @@ func FuzzApply(f *testing.F) {
 			q.Tags = append(q.Tags, "t1")
 		case 8:
 			q.Yearly = Unlimited
-		}
-		if q.Last == 0 && extra%9 == 0 { // Last was -1: unlimited already
-			q.Last = Unlimited
 		}
 		ds2, err := q.Apply(in, now)
 		if err != nil {
