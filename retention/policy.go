@@ -323,6 +323,9 @@ func (p Policy) Apply(items []Item, now time.Time) ([]Decision, error) {
 	if len(items) == 0 {
 		return nil, nil
 	}
+	if len(items) > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: %d items, at most %d per call", ErrInvalidPolicy, len(items), math.MaxInt32)
+	}
 	loc := p.location()
 	nh := p.nHours()
 
