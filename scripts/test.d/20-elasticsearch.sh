@@ -47,11 +47,14 @@ opskit_es_start() {
 
   local java_home=""
   local d
-  for d in /usr/lib/jvm/java-17-openjdk-* /usr/lib/jvm/java-1.17.0-openjdk-* /usr/lib/jvm/*17*; do
+  # Java 17 as on the CI machine; 21 (also supported by Elasticsearch 8) if
+  # that is all there is.
+  for d in /usr/lib/jvm/java-17-openjdk-* /usr/lib/jvm/java-1.17.0-openjdk-* /usr/lib/jvm/*17* \
+    /usr/lib/jvm/java-21-openjdk-* /usr/lib/jvm/*21*; do
     if [ -x "$d/bin/java" ]; then java_home="$d"; break; fi
   done
   if [ -z "$java_home" ]; then
-    echo "test.d/elasticsearch: no Java 17 under /usr/lib/jvm (apt-get install openjdk-17-jre-headless); Elasticsearch tests will skip" >&2
+    echo "test.d/elasticsearch: no Java 17 or 21 under /usr/lib/jvm (apt-get install openjdk-17-jre-headless); Elasticsearch tests will skip" >&2
     return 0
   fi
 
