@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -66,6 +67,10 @@ type Decryptor struct {
 	// Decrypt. Without it, a locked key that is needed is an error matching
 	// ErrLocked.
 	Passphrase func(fingerprint string) ([]byte, error)
+	// Sequential, when true, computes the integrity hash on the reading
+	// goroutine. By default it runs on a second goroutine, overlapping
+	// decryption and the caller's work, when GOMAXPROCS > 1.
+	Sequential bool
 
 	mu   sync.Mutex // guards unlocking keys and decrypting session keys
 	keys openpgp.EntityList
@@ -137,7 +142,7 @@ func (d *Decryptor) Decrypt(src io.Reader) (io.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	plain, err := decryptData(data, cf, key)
+	plain, err := decryptData(data, cf, key, !d.Sequential && runtime.GOMAXPROCS(0) > 1)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +254,7 @@ type plaintext interface {
 	fail(err error) error
 }
 
-func decryptData(data packet.EncryptedDataPacket, cf packet.CipherFunction, key []byte) (plaintext, error) {
+func decryptData(data packet.EncryptedDataPacket, cf packet.CipherFunction, key []byte, async bool) (plaintext, error) {
 	if se, ok := data.(*packet.SymmetricallyEncrypted); ok && se.Version == 1 {
 		switch cf {
 		case packet.CipherAES128, packet.CipherAES192, packet.CipherAES256:
@@ -260,7 +265,7 @@ func decryptData(data packet.EncryptedDataPacket, cf packet.CipherFunction, key 
 			if err != nil {
 				return nil, fmt.Errorf("%w: %v", ErrIntegrity, err)
 			}
-			return newMDCReader(se.Contents, newCFB(b)), nil
+			return newMDCReader(se.Contents, newCFB(b), async), nil
 		}
 	}
 	// Other ciphers, SEIPD v2 and AEAD packets: go-crypto's readers.
@@ -311,23 +316,31 @@ func (r *reader) Read(p []byte) (int, error) {
 // plaintext bytes seen so far may be the MDC packet, so they are held back
 // until the end of the input shows whether they are.
 type mdcReader struct {
-	src    io.Reader
-	cfb    *cfb
-	h      hash.Hash
-	cbuf   []byte // ciphertext read from src
-	pbuf   []byte // plaintext; pbuf[r:w] not yet returned
-	r, w   int
-	hashed int  // pbuf[r:hashed] is hashed already
-	skip   int  // prefix bytes still to drop
-	eof    bool // src is at its end
-	err    error
-	done   bool // MDC checked and good
+	src     io.Reader
+	cfb     *cfb
+	h       hash.Hash
+	cbuf    []byte // ciphertext read from src
+	pbuf    []byte // plaintext, one of bufs; pbuf[r:w] not yet returned
+	bufs    [2][]byte
+	cur     int
+	async   bool          // hash on another goroutine
+	hashing chan struct{} // closed when the running hash is done
+	r, w    int
+	hashed  int  // pbuf[r:hashed] is hashed already
+	skip    int  // prefix bytes still to drop
+	eof     bool // src is at its end
+	err     error
+	done    bool // MDC checked and good
 }
 
 const mdcLen = 22 // MDC packet: tag, length, SHA-1
 
-func newMDCReader(src io.Reader, c *cfb) *mdcReader {
-	return &mdcReader{src: src, cfb: c, h: sha1.New(), skip: 16 + 2, cbuf: make([]byte, 256<<10+mdcLen), pbuf: make([]byte, 256<<10+mdcLen)}
+func newMDCReader(src io.Reader, c *cfb, async bool) *mdcReader {
+	const size = 256<<10 + mdcLen
+	m := &mdcReader{src: src, cfb: c, h: sha1.New(), skip: 16 + 2, async: async, cbuf: make([]byte, size)}
+	m.bufs[0], m.bufs[1] = make([]byte, size), make([]byte, size)
+	m.pbuf = m.bufs[0]
+	return m
 }
 
 // avail is how many plaintext bytes may be returned.
@@ -363,18 +376,33 @@ func (m *mdcReader) Read(p []byte) (int, error) {
 }
 
 // fill reads and decrypts more of src, hashing what is certainly data.
+// Plaintext alternates between two buffers so that, with async set, the
+// hash of one runs on another goroutine while the next is read and
+// decrypted, and while the caller consumes it.
 func (m *mdcReader) fill() {
-	if m.r > 0 {
-		m.hashed -= m.r
-		m.w = copy(m.pbuf, m.pbuf[m.r:m.w])
-		m.r = 0
-	}
+	old := m.pbuf
+	m.cur ^= 1
+	m.pbuf = m.bufs[m.cur]
+	m.w = copy(m.pbuf, old[m.r:m.w])
+	m.hashed -= m.r
+	m.r = 0
 	n, err := io.ReadAtLeast(m.src, m.cbuf[:len(m.pbuf)-m.w], 1)
 	m.cfb.decrypt(m.pbuf[m.w:m.w+n], m.cbuf[:n])
 	m.w += n
+	m.wait() // the previous hash, of old, is complete
 	if end := m.w - mdcLen; end > m.hashed {
-		m.h.Write(m.pbuf[m.hashed:end])
+		p := m.pbuf[m.hashed:end]
 		m.hashed = end
+		if m.async && len(p) >= 64<<10 {
+			done := make(chan struct{})
+			m.hashing = done
+			go func() {
+				m.h.Write(p)
+				close(done)
+			}()
+		} else {
+			m.h.Write(p)
+		}
 	}
 	switch {
 	case err == io.EOF:
@@ -386,11 +414,20 @@ func (m *mdcReader) fill() {
 	}
 }
 
+// wait waits for the hash running on another goroutine, if any.
+func (m *mdcReader) wait() {
+	if m.hashing != nil {
+		<-m.hashing
+		m.hashing = nil
+	}
+}
+
 // check verifies the MDC once src is at its end.
 func (m *mdcReader) check() {
 	if m.done {
 		return
 	}
+	m.wait()
 	if m.w-m.r < mdcLen {
 		m.err = fmt.Errorf("%w: the message is truncated", ErrIntegrity)
 		return

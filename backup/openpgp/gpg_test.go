@@ -31,14 +31,20 @@ func newGPG(t *testing.T) *gpg {
 	}
 	g := &gpg{t: t, bin: bin, home: home}
 	t.Cleanup(func() {
-		if cf, err := exec.LookPath("gpgconf"); err == nil {
-			c := exec.Command(cf, "--kill", "all")
-			c.Env = append(os.Environ(), "GNUPGHOME="+home)
-			c.Run()
-		}
+		g.killAgent()
 		os.RemoveAll(home)
 	})
 	return g
+}
+
+// killAgent stops the gpg-agent of this home (it also forgets cached
+// passphrases).
+func (g *gpg) killAgent() {
+	if cf, err := exec.LookPath("gpgconf"); err == nil {
+		c := exec.Command(cf, "--kill", "all")
+		c.Env = append(os.Environ(), "GNUPGHOME="+g.home)
+		c.Run()
+	}
 }
 
 // run runs gpg with args and stdin, failing the test on error.

@@ -5,9 +5,11 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
@@ -116,13 +118,11 @@ func (v *Verifier) Verify(msg, sig []byte) (string, error) {
 	if v.Now != nil {
 		cfg.Time = v.Now
 	}
-	var signer *openpgp.Entity
-	var err error
-	if bytes.HasPrefix(bytes.TrimLeft(sig, " \t\r\n"), []byte("-----BEGIN PGP")) {
-		signer, err = openpgp.CheckArmoredDetachedSignature(v.keys, bytes.NewReader(msg), bytes.NewReader(sig), cfg)
-	} else {
-		signer, err = openpgp.CheckDetachedSignature(v.keys, bytes.NewReader(msg), bytes.NewReader(sig), cfg)
+	raw, err := signaturePackets(sig)
+	if err != nil {
+		return "", err
 	}
+	signer, err := openpgp.CheckDetachedSignature(v.keys, bytes.NewReader(msg), bytes.NewReader(raw), cfg)
 	switch {
 	case err == nil && signer != nil:
 		return FormatFingerprint(signer.PrimaryKey.Fingerprint), nil
@@ -132,6 +132,53 @@ func (v *Verifier) Verify(msg, sig []byte) (string, error) {
 		return "", ErrBadSignature
 	}
 	return "", fmt.Errorf("%w: %s", ErrBadSignature, sigReason(err))
+}
+
+// strongHashes are the digests a signature may use: SHA-256 or better.
+var strongHashes = map[crypto.Hash]bool{
+	crypto.SHA256: true, crypto.SHA384: true, crypto.SHA512: true,
+	crypto.SHA3_256: true, crypto.SHA3_512: true,
+}
+
+// signaturePackets unarmors sig if needed and checks that it is a sequence
+// of signature packets over strong digests.
+func signaturePackets(sig []byte) ([]byte, error) {
+	raw := sig
+	if bytes.HasPrefix(bytes.TrimLeft(sig, " \t\r\n"), []byte("-----BEGIN PGP")) {
+		block, err := armor.Decode(bytes.NewReader(bytes.TrimLeft(sig, " \t\r\n")))
+		if err != nil {
+			return nil, fmt.Errorf("%w: bad ASCII armor: %v", ErrBadSignature, err)
+		}
+		if block.Type != openpgp.SignatureType {
+			return nil, fmt.Errorf("%w: armor block is %q, not a signature", ErrBadSignature, block.Type)
+		}
+		if raw, err = io.ReadAll(io.LimitReader(block.Body, 1<<20)); err != nil {
+			return nil, fmt.Errorf("%w: bad ASCII armor: %v", ErrBadSignature, err)
+		}
+	}
+	packets := packet.NewReader(bytes.NewReader(raw))
+	n := 0
+	for {
+		p, err := packets.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s", ErrBadSignature, sigReason(err))
+		}
+		s, ok := p.(*packet.Signature)
+		if !ok {
+			return nil, fmt.Errorf("%w: not a detached signature (found a %T packet)", ErrBadSignature, p)
+		}
+		if !strongHashes[s.Hash] {
+			return nil, fmt.Errorf("%w: digest %v is too weak (SHA-256 or better is required)", ErrBadSignature, s.Hash)
+		}
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%w: no signature packet", ErrBadSignature)
+	}
+	return raw, nil
 }
 
 func sigReason(err error) string {
