@@ -18,6 +18,7 @@ func importPublic(t *testing.T, g *gpg, k *PrivateKey) {
 }
 
 func TestDecryptGPGDefaultMessages(t *testing.T) {
+	t.Parallel()
 	g := newGPG(t)
 	k := testKey(t, "alice")
 	importPublic(t, g, k)
@@ -54,6 +55,7 @@ func TestDecryptGPGDefaultMessages(t *testing.T) {
 }
 
 func TestDecryptGPGSignedAndEncrypted(t *testing.T) {
+	t.Parallel()
 	g := newGPG(t)
 	k := testKey(t, "alice")
 	importPublic(t, g, k)

@@ -31,6 +31,7 @@ func TestRoundTripSizes(t *testing.T) {
 }
 
 func TestGPGDecryptsOurMessages(t *testing.T) {
+	t.Parallel()
 	g := newGPG(t)
 	k := testKey(t, "alice")
 	var sec bytes.Buffer

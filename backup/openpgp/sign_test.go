@@ -7,6 +7,7 @@ import (
 )
 
 func TestGPGVerifiesOurSignature(t *testing.T) {
+	t.Parallel()
 	g := newGPG(t)
 	k := testKey(t, "daemon")
 	importPublic(t, g, k)
@@ -41,6 +42,7 @@ func TestGPGVerifiesOurSignature(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	g := newGPG(t)
 	fpr := g.genKey("gpg daemon <gpg@example.com>", "")
 	gpgKeys, err := ReadPublicKeys(bytes.NewReader(g.run(nil, "--export", fpr)))
