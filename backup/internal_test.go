@@ -13,3 +13,9 @@ func mustJSON(t testing.TB, v any) []byte {
 	}
 	return b
 }
+
+// Shared with the external test package.
+var (
+	MakeTree     = makeTree
+	CompareTrees = compareTrees
+)

@@ -439,18 +439,20 @@ func (j *Job) startIndex(ctx context.Context, id string) (*indexWriter, error) {
 	w := &indexWriter{next: 1, pending: map[int][]IndexRecord{}, pw: pw, h: sha256.New(),
 		putErr: make(chan error, 1), name: indexName(j.Repo.Instance, id)}
 	w.cw = &countWriter{w: io.MultiWriter(pw, w.h)}
-	ew, err := j.Encryptor.Encrypt(w.cw)
-	if err != nil {
-		return nil, fmt.Errorf("encrypt index: %w", err)
-	}
-	w.ew = ew
-	w.z, _ = zstd.NewWriter(ew, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
-	w.enc = json.NewEncoder(w.z)
 	go func() {
 		_, err := j.Repo.put(ctx, w.name, pr)
 		pr.CloseWithError(err)
 		w.putErr <- err
 	}()
+	ew, err := j.Encryptor.Encrypt(w.cw)
+	if err != nil {
+		pw.CloseWithError(err)
+		<-w.putErr
+		return nil, fmt.Errorf("encrypt index: %w", err)
+	}
+	w.ew = ew
+	w.z, _ = zstd.NewWriter(ew, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+	w.enc = json.NewEncoder(w.z)
 	return w, nil
 }
 

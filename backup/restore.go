@@ -190,6 +190,9 @@ func (p *plainReader) Read(b []byte) (int, error) {
 	if p.err != nil {
 		return 0, p.err
 	}
+	if p.dec == nil {
+		return 0, io.EOF
+	}
 	n, err := p.dec.Read(b)
 	if err != nil && err != io.EOF {
 		if verr := p.vr.err; verr != nil {
