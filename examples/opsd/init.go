@@ -1,0 +1,89 @@
+package main
+
+import (
+	"embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+//go:embed demo
+var demoFiles embed.FS
+
+// cmdInit writes a working configuration with embedded defaults.
+func cmdInit(args []string, stdout io.Writer) error {
+	fset := flag.NewFlagSet("init", flag.ContinueOnError)
+	dir := fset.String("dir", defaultDir, "directory for the configuration, keys, state and local backups")
+	source := fset.String("source", "", "directory the demo instance backs up (default: a bundled demo directory)")
+	if err := fset.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	cfgPath := filepath.Join(*dir, configName)
+	if _, err := os.Stat(cfgPath); err == nil {
+		return fmt.Errorf("%s exists; remove it or choose another --dir", cfgPath)
+	}
+	for _, sub := range []string{"keys", "backups"} {
+		if err := os.MkdirAll(filepath.Join(*dir, sub), 0o700); err != nil {
+			return err
+		}
+	}
+	src := *source
+	if src == "" {
+		src = "demo-source"
+		if err := writeDemo(filepath.Join(*dir, src)); err != nil {
+			return err
+		}
+	} else if abs, err := filepath.Abs(src); err == nil {
+		src = abs
+	}
+	if err := generateKey(filepath.Join(*dir, "keys", "opsd-signing"), "opsd signing key", true); err != nil {
+		return err
+	}
+	if err := generateKey(filepath.Join(*dir, "keys", "demo"), "opskit instance demo", false); err != nil {
+		return err
+	}
+	cfg := &Config{
+		Version: configVersion,
+		DataDir: "state",
+		Listen:  "127.0.0.1:8080",
+		Signing: SigningConfig{PrivateKey: "keys/opsd-signing.sec.asc", PublicKey: "keys/opsd-signing.pub.asc"},
+		Backups: []BackupConfig{{
+			Instance:      "demo",
+			Source:        SourceConfig{Dir: src, Exclude: []string{"*.tmp"}},
+			Schedule:      "0 3 * * *",
+			EncryptTo:     []string{"keys/demo.pub.asc"},
+			DecryptWith:   "keys/demo.sec.asc",
+			Transport:     TransportConfig{Type: "local", Path: "backups"},
+			Retention:     RetentionConfig{Preset: "daily20"},
+			DrillSchedule: "0 5 * * 0",
+			RunAtStart:    true,
+		}},
+	}
+	if err := writeConfig(cfgPath, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, `opsd: wrote %s
+  instance "demo" backs up %s to %s every day at 03:00 UTC (and once at start),
+  encrypted to keys/demo.pub.asc, manifests signed with keys/opsd-signing.sec.asc.
+  In production the instance's private key (keys/demo.sec.asc) belongs OFF this host,
+  with whoever runs restores and drills: the backed-up host needs only public keys.
+`, cfgPath, src, filepath.Join(*dir, "backups"))
+	return nil
+}
+
+func writeDemo(dst string) error {
+	if _, err := os.Stat(dst); err == nil {
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	sub, err := fs.Sub(demoFiles, "demo/app")
+	if err != nil {
+		return err
+	}
+	return os.CopyFS(dst, sub)
+}

@@ -1,0 +1,129 @@
+// Command opsd is opskit's reference daemon: it wires every opskit package
+// into one program driven by one configuration file.
+//
+// Quick start (embedded defaults: a local backup directory, generated keys,
+// SQLite, the status page on 127.0.0.1:8080):
+//
+//	go run ./examples/opsd
+//
+// That runs `opsd init` into ./opsd-data if there is no configuration yet,
+// then the daemon. Commands:
+//
+//	opsd init [--dir DIR] [--source PATH]     write DIR/opsd.yaml and keys
+//	opsd run                                  the daemon (the default)
+//	opsd backup run INSTANCE                  make a backup now
+//	opsd backup list INSTANCE [--json]        list backups
+//	opsd backup verify INSTANCE [BACKUP]      check stored hashes (no private key needed)
+//	opsd backup restore INSTANCE BACKUP --to DIR
+//	opsd backup drill INSTANCE [BACKUP]       restore into scratch space and compare
+//	opsd backup prune INSTANCE [--dry-run] [--json]
+//	opsd backup unlock INSTANCE               remove stale locks
+//
+// Every command takes -config FILE (default ./opsd-data/opsd.yaml).
+//
+// Exit codes: 0 success; 1 failure; 2 usage or configuration error;
+// 3 the repository is locked by another process; 4 a backup failed
+// verification (hash, signature or integrity); 5 a restore drill failed.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/opskit/opskit/backup"
+)
+
+const (
+	exitOK       = 0
+	exitFailure  = 1
+	exitUsage    = 2
+	exitLocked   = 3
+	exitCorrupt  = 4
+	exitDrill    = 5
+	defaultDir   = "opsd-data"
+	configName   = "opsd.yaml"
+	usageSummary = `usage: opsd [-config FILE] COMMAND
+commands: init, run, backup run|list|verify|restore|drill|prune|unlock
+run "opsd help" or "go doc github.com/opskit/opskit/examples/opsd" for details`
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError marks errors that deserve exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := dispatch(ctx, args, stdout, stderr)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "opsd:", err)
+	var ue usageError
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, usageSummary)
+		return exitUsage
+	case errors.Is(err, backup.ErrLocked):
+		return exitLocked
+	case errors.Is(err, backup.ErrDrillFailed):
+		return exitDrill
+	case errors.Is(err, backup.ErrCorrupt), errors.Is(err, backup.ErrBadSignature), errors.Is(err, backup.ErrManifest):
+		return exitCorrupt
+	}
+	return exitFailure
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return runDefault(ctx, stdout, stderr)
+	}
+	switch args[0] {
+	case "init":
+		return cmdInit(args[1:], stdout)
+	case "run":
+		fs := flag.NewFlagSet("run", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		cfgPath := configFlag(fs)
+		if err := fs.Parse(args[1:]); err != nil {
+			return usageError{err.Error()}
+		}
+		return runDaemon(ctx, *cfgPath, stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usageSummary)
+		return nil
+	}
+	return usagef("unknown command %q", args[0])
+}
+
+func configFlag(fs *flag.FlagSet) *string {
+	return fs.String("config", defaultDir+"/"+configName, "configuration file")
+}
+
+// runDefault is what `go run ./examples/opsd` does: init if needed, then run.
+func runDefault(ctx context.Context, stdout, stderr io.Writer) error {
+	path := defaultDir + "/" + configName
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if err := cmdInit(nil, stdout); err != nil {
+			return err
+		}
+	}
+	return runDaemon(ctx, path, stdout, stderr)
+}
+

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func opsd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestInitBackupListVerifyDrillRestore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	code, out, errs := opsd(t, "init", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("init: %d %s %s", code, out, errs)
+	}
+	if !strings.Contains(out, "OFF this host") {
+		t.Errorf("init does not warn about the private key: %s", out)
+	}
+	for _, k := range []string{"keys/demo.sec.asc", "keys/opsd-signing.sec.asc"} {
+		fi, err := os.Stat(filepath.Join(dir, k))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v mode %v, want 0600", k, err, fi.Mode())
+		}
+	}
+	if code, _, _ := opsd(t, "init", "--dir", dir); code == 0 {
+		t.Fatal("a second init overwrote the configuration")
+	}
+	cfg := filepath.Join(dir, "opsd.yaml")
+	code, out, errs = opsd(t, "backup", "run", "demo", "-config", cfg)
+	if code != 0 {
+		t.Fatalf("backup run: %d %s %s", code, out, errs)
+	}
+	code, out, errs = opsd(t, "backup", "list", "demo", "-config", cfg, "--json")
+	if code != 0 {
+		t.Fatalf("backup list: %d %s", code, errs)
+	}
+	var list []jsonBackup
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 {
+		t.Fatalf("list --json = %s (%v)", out, err)
+	}
+	b := list[0]
+	if b.Name == "" || b.Size <= 0 || len(b.SHA256) == 0 || b.Location == "" || time.Since(b.Time) > time.Hour {
+		t.Fatalf("list entry %+v", b)
+	}
+	if code, out, errs = opsd(t, "backup", "verify", "demo", "-config", cfg); code != 0 {
+		t.Fatalf("verify: %d %s %s", code, out, errs)
+	}
+	if code, out, errs = opsd(t, "backup", "drill", "demo", "-config", cfg); code != 0 || !strings.Contains(out, "passed") {
+		t.Fatalf("drill: %d %s %s", code, out, errs)
+	}
+	target := filepath.Join(t.TempDir(), "restored")
+	if code, out, errs = opsd(t, "backup", "restore", "demo", b.Name, "--to", target, "-config", cfg); code != 0 {
+		t.Fatalf("restore: %d %s %s", code, out, errs)
+	}
+	got, err := os.ReadFile(filepath.Join(target, "config/app.yaml"))
+	want, _ := os.ReadFile(filepath.Join(dir, "demo-source/config/app.yaml"))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("restored file differs: %v", err)
+	}
+	// Exit codes scripts can trust.
+	if code, _, _ := opsd(t, "backup", "restore", "demo", b.Name, "--to", target, "-config", cfg); code != exitFailure {
+		t.Fatalf("restore into a non-empty directory: exit %d", code)
+	}
+	if code, _, _ := opsd(t, "backup", "frobnicate", "demo", "-config", cfg); code != exitUsage {
+		t.Fatalf("unknown subcommand: exit %d", code)
+	}
+	if code, _, _ := opsd(t, "backup", "list", "nosuch", "-config", cfg); code != exitUsage {
+		t.Fatalf("unknown instance: exit %d", code)
+	}
+	// Corrupt a volume: verify exits 4.
+	vol := filepath.Join(dir, "backups", "demo", "data", b.Name, "vol-000001.zst.pgp")
+	data, err := os.ReadFile(vol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 1
+	os.WriteFile(vol, data, 0o600)
+	if code, _, errs := opsd(t, "backup", "verify", "demo", "-config", cfg); code != exitCorrupt {
+		t.Fatalf("verify of a corrupt backup: exit %d (%s)", code, errs)
+	}
+	if code, _, _ := opsd(t, "backup", "drill", "demo", "-config", cfg); code != exitDrill {
+		t.Fatalf("drill of a corrupt backup: exit %d", code)
+	}
+	// Prune dry run explains itself.
+	code, out, _ = opsd(t, "backup", "prune", "demo", "--dry-run", "-config", cfg)
+	if code != 0 || !strings.Contains(out, b.Name) {
+		t.Fatalf("prune --dry-run: %d %s", code, out)
+	}
+}
+
+func TestConfigRejectsUnknownFields(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "opsd.yaml")
+	os.WriteFile(p, []byte("version: 1\ndata_dir: x\nbackupz: []\n"), 0o600)
+	if _, err := loadConfig(p); err == nil || !strings.Contains(err.Error(), "backupz") {
+		t.Fatalf("err = %v", err)
+	}
+	os.WriteFile(p, []byte("version: 9\n"), 0o600)
+	if _, err := loadConfig(p); err == nil || !strings.Contains(err.Error(), "version") {
+		t.Fatalf("err = %v", err)
+	}
+}
