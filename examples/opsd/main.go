@@ -126,4 +126,3 @@ func runDefault(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	return runDaemon(ctx, path, stdout, stderr)
 }
-
