@@ -25,7 +25,7 @@ const LargeSize = 5<<20 + 12345
 // TestTransport runs the conformance suite. newTransport must return a
 // Transport over a fresh, empty store each time it is called (a new
 // temporary directory, a new remote directory); it may register cleanups
-// on the t it is given.
+// on the t it is given. It is called from parallel subtests.
 func TestTransport(t *testing.T, newTransport func(t *testing.T) backup.Transport) {
 	t.Helper()
 	tests := []struct {
@@ -49,6 +49,9 @@ func TestTransport(t *testing.T, newTransport func(t *testing.T) backup.Transpor
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// Each subtest has its own store: run them side by side, which
+			// also exercises a remote transport's concurrent use.
+			t.Parallel()
 			tt.f(t, newTransport(t))
 		})
 	}
