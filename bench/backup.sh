@@ -3,6 +3,9 @@
 # same data set, to the same loopback sshd, with a warm page cache.
 #
 #   bench/backup.sh            # 512 MiB data set (SIZE=MiB to change)
+#   ONLY="opskit pipeline"     # run some tools only
+#   PROFILE=1                  # CPU profiles of opsd in $BENCH_DIR/opskit-*.prof
+#   SFTP_CONCURRENCY=N         # opsd's SFTP requests in flight per transfer
 #
 # Peers: `tar | zstd -1 -T0 | gpg -e --compress-algo none | ssh`, and
 # Debian's restic, borg and duplicity with their defaults (repository init
@@ -24,7 +27,7 @@ fi
 
 mkdir -p "$W"
 rm -rf "$W/remote" "$W/restore" "$W/opsd" "$W/gnupg" "$W/ssh"
-mkdir -p "$W/remote" "$W/restore"
+mkdir -p "$W/remote/opskit" "$W/restore"
 go build -o "$W/opsd-bin" ./examples/opsd
 if [ ! -d "$W/data-$SIZE" ]; then
   go run ./bench/gendata -size "$SIZE" -out "$W/data-$SIZE"
@@ -59,19 +62,17 @@ SSH="ssh -p $PORT -i $W/ssh/id -o UserKnownHostsFile=$W/ssh/known_hosts -o Stric
 
 # opsd with an sftp transport; its generated instance key is every tool's key.
 "$W/opsd-bin" init --dir "$W/opsd" --source "$DATA" >/dev/null
-python3 - "$W/opsd/opsd.yaml" "$PORT" "$W" "$USERNAME" <<'PY'
-import sys,re
-p,port,w,user=sys.argv[1:]
-s=open(p).read()
-s=s.replace("""        type: local
-        path: backups""","""        type: sftp
-        path: %s/remote/opskit
-        address: 127.0.0.1:%s
-        user: %s
-        identity: %s/ssh/id
-        known_hosts: %s/ssh/known_hosts"""%(w,port,user,w,w))
-s=s.replace("exclude:\n            - '*.tmp'\n","")
-open(p,'w').write(s)
+python3 - "$W/opsd/opsd.yaml" "$PORT" "$W" "$USERNAME" "${SFTP_CONCURRENCY:-}" <<'PY'
+import sys, re
+p, port, w, user, conc = sys.argv[1:]
+s = open(p).read()
+lines = ["type: sftp", "path: %s/remote/opskit" % w, "address: 127.0.0.1:%s" % port, "user: %s" % user,
+         "identity: %s/ssh/id" % w, "known_hosts: %s/ssh/known_hosts" % w]
+if conc:
+    lines.append("concurrency: %s" % conc)
+s, n = re.subn(r"(?m)^(\s*)type: local\n\s*path: backups\n", lambda m: "".join(m.group(1) + l + "\n" for l in lines), s)
+assert n == 1, "could not switch opsd.yaml to the sftp transport"
+open(p, "w").write(s)
 PY
 export GNUPGHOME="$W/gnupg"; mkdir -p "$GNUPGHOME"; chmod 700 "$GNUPGHOME"
 gpg --batch -q --import "$W/opsd/keys/demo.pub.asc" "$W/opsd/keys/demo.sec.asc" 2>/dev/null
@@ -101,9 +102,9 @@ echo "data set: $DATA, $BYTES bytes, $(find "$DATA" -type f | wc -l) files; $(np
 for tool in $ONLY; do
   case $tool in
   opskit)
-    measure opskit backup "$W/opsd-bin backup run demo -config $W/opsd/opsd.yaml --quiet"
+    measure opskit backup "OPSD_CPUPROFILE=${PROFILE:+$W/opskit-backup.prof} $W/opsd-bin backup run demo -config $W/opsd/opsd.yaml --quiet"
     ID=$("$W/opsd-bin" backup list demo -config "$W/opsd/opsd.yaml" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["name"])')
-    measure opskit restore "$W/opsd-bin backup restore demo $ID --to $W/restore/opskit -config $W/opsd/opsd.yaml" ;;
+    measure opskit restore "OPSD_CPUPROFILE=${PROFILE:+$W/opskit-restore.prof} $W/opsd-bin backup restore demo $ID --to $W/restore/opskit -config $W/opsd/opsd.yaml" ;;
   pipeline)
     mkdir -p "$W/remote/pipeline" "$W/restore/pipeline"
     measure pipeline backup "tar -C $DATA -cf - . | zstd -q -1 -T0 | gpg --batch -q -e -r $FPR --trust-model always --compress-algo none | $SSH $USERNAME@127.0.0.1 'cat > $W/remote/pipeline/b.tar.zst.gpg'"

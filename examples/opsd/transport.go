@@ -17,8 +17,12 @@ func newTransport(cfg *Config, tc TransportConfig) (backup.Transport, func() err
 		t, err := local.New(cfg.abs(tc.Path))
 		return t, nil, err
 	case "sftp":
+		conc := tc.Concurrency
+		if conc <= 0 {
+			conc = 16
+		}
 		t, err := sftp.New(sftp.Config{Address: tc.Address, User: tc.User, KeyFile: cfg.abs(tc.Identity),
-			KnownHostsFile: cfg.abs(tc.KnownHosts), Root: tc.Path})
+			KnownHostsFile: cfg.abs(tc.KnownHosts), Root: tc.Path, Concurrency: conc})
 		if err != nil {
 			return nil, nil, err
 		}
