@@ -46,7 +46,7 @@ type PartInfo struct {
 // IndexRecord is one line of a directory snapshot's file index, which is
 // stored encrypted beside the volumes and lets a drill check a restored
 // tree entry by entry. A regular file has one record with Type "file",
-// followed by one "range" record per stretch of content with its SHA-256.
+// followed by one "range" record per stretch of content with its CRC-32C.
 type IndexRecord struct {
 	Path    string `json:"p"`
 	Type    string `json:"t"` // file, dir, symlink, hardlink, fifo, char, block, range
@@ -55,7 +55,7 @@ type IndexRecord struct {
 	ModTime int64  `json:"mt,omitempty"` // Unix nanoseconds
 	Link    string `json:"l,omitempty"`
 	Offset  int64  `json:"o,omitempty"` // range records
-	Hash    string `json:"h,omitempty"` // range records: SHA-256 of the range
+	Hash    string `json:"h,omitempty"` // range records: CRC-32C (hex) of the range
 }
 
 // Command snapshots the standard output of a program, for example
