@@ -30,7 +30,7 @@ func newRoot(t *testing.T, srv *sshtest.Server) string {
 	return root
 }
 
-func config(t *testing.T, srv *sshtest.Server, root string) rsync.Config {
+func config(t testing.TB, srv *sshtest.Server, root string) rsync.Config {
 	return rsync.Config{
 		Address: srv.Addr, User: srv.User, KeyFile: srv.ClientKeyFile,
 		KnownHostsFile: srv.KnownHostsFile, Root: root,
