@@ -272,8 +272,9 @@ func (v *volumesReader) Read(b []byte) (int, error) {
 				v.err = fmt.Errorf("open %s: %w", vol.Name, err)
 				return 0, v.err
 			}
+			rc = prefetch(rc)
 			v.rc, v.h = rc, sha256.New()
-			v.cnt = &countReader{r: io.TeeReader(bufio.NewReaderSize(rc, 1<<20), v.h)}
+			v.cnt = &countReader{r: io.TeeReader(rc, v.h)}
 			p, err := v.d.Decrypt(v.cnt)
 			if err != nil {
 				v.err = v.volumeError(vol, err)
@@ -431,4 +432,36 @@ func (r *Repository) hashRemote(ctx context.Context, v Volume) error {
 		return fmt.Errorf("read %s: %w", v.Name, err)
 	}
 	return checkVolume(v, n, h)
+}
+
+// prefetch reads rc in its own goroutine, through io.Copy so that a
+// transport's WriteTo (concurrent requests, on SFTP) is used, into a
+// buffer of a few MiB: downloading overlaps decrypting and unpacking.
+func prefetch(rc io.ReadCloser) io.ReadCloser {
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		bw := bufio.NewWriterSize(pw, 4<<20)
+		_, err := io.Copy(bw, rc)
+		if err == nil {
+			err = bw.Flush()
+		}
+		pw.CloseWithError(err)
+	}()
+	return &prefetched{pr: pr, rc: rc, done: done}
+}
+
+type prefetched struct {
+	pr   *io.PipeReader
+	rc   io.ReadCloser
+	done chan struct{}
+}
+
+func (p *prefetched) Read(b []byte) (int, error) { return p.pr.Read(b) }
+
+func (p *prefetched) Close() error {
+	p.pr.CloseWithError(errors.New("closed"))
+	<-p.done
+	return p.rc.Close()
 }
