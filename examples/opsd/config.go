@@ -107,29 +107,34 @@ type RetentionConfig struct {
 	TimeZone        string `yaml:"time_zone,omitempty"`
 }
 
-// LogsConfig prunes log files and Elasticsearch indices.
+// LogsConfig prunes log files and Elasticsearch indices past their age,
+// on Schedule (cron, default "30 4 * * *") and with `opsd logs prune`.
 type LogsConfig struct {
+	Schedule      string         `yaml:"schedule,omitempty"`
 	Files         []LogFileClass `yaml:"files,omitempty"`
 	Elasticsearch *ESConfig      `yaml:"elasticsearch,omitempty"`
 }
 
 // LogFileClass is a set of log files with a maximum age.
 type LogFileClass struct {
-	Name   string   `yaml:"name"`
-	Globs  []string `yaml:"globs"`
-	MaxAge string   `yaml:"max_age"` // e.g. 14w, 52w, 30d
+	Name       string   `yaml:"name"`
+	Globs      []string `yaml:"globs"`
+	MaxAge     string   `yaml:"max_age"`               // e.g. 14w, 52w, 30d, 36h
+	DateLayout string   `yaml:"date_layout,omitempty"` // Go layout of a date in names, e.g. 20060102
 }
 
 // ESConfig is an Elasticsearch cluster whose time-based indices expire.
 type ESConfig struct {
-	URL     string         `yaml:"url"`
+	URLs    []string       `yaml:"urls"`
 	Indices []ESIndexClass `yaml:"indices"`
 }
 
 // ESIndexClass is a family of indices with a maximum age.
 type ESIndexClass struct {
-	Pattern string `yaml:"pattern"` // e.g. "logs-nginx-*"
-	MaxAge  string `yaml:"max_age"`
+	Name       string   `yaml:"name"`
+	Patterns   []string `yaml:"patterns"` // e.g. "logs-nginx-*"
+	MaxAge     string   `yaml:"max_age"`
+	DateLayout string   `yaml:"date_layout,omitempty"` // e.g. 2006.01.02
 }
 
 func (c *Config) abs(p string) string {

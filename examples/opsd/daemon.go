@@ -76,6 +76,19 @@ func runDaemon(ctx context.Context, cfgPath string, stdout, stderr io.Writer) er
 			d.setState("drill", inst.name, func(s *jobState) {})
 		}
 	}
+	if cfg.Logs != nil {
+		sched := cfg.Logs.Schedule
+		if sched == "" {
+			sched = "30 4 * * *"
+		}
+		lf := func() {
+			d.track("logs", "all", func() error { _, err := pruneLogs(ctx, cfg, log, false); return err })
+		}
+		if _, err := c.AddFunc(sched, lf); err != nil {
+			return usagef("logs: schedule %q: %v", sched, err)
+		}
+		d.setState("logs", "all", func(s *jobState) {})
+	}
 	if err := d.routes(); err != nil {
 		return err
 	}

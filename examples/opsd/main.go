@@ -18,6 +18,7 @@
 //	opsd backup drill INSTANCE [BACKUP]       restore into scratch space and compare
 //	opsd backup prune INSTANCE [--dry-run] [--json]
 //	opsd backup unlock INSTANCE               remove stale locks
+//	opsd logs prune [--dry-run] [--json]      delete log files and Elasticsearch indices past their age
 //
 // Every command takes -config FILE (default ./opsd-data/opsd.yaml).
 //
@@ -50,7 +51,7 @@ const (
 	defaultDir   = "opsd-data"
 	configName   = "opsd.yaml"
 	usageSummary = `usage: opsd [-config FILE] COMMAND
-commands: init, run, backup run|list|verify|restore|drill|prune|unlock
+commands: init, run, backup run|list|verify|restore|drill|prune|unlock, logs prune
 run "opsd help" or "go doc github.com/opskit/opskit/examples/opsd" for details`
 )
 
@@ -114,6 +115,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runDaemon(ctx, *cfgPath, stdout, stderr)
 	case "backup":
 		return cmdBackup(ctx, args[1:], stdout, stderr)
+	case "logs":
+		return cmdLogs(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usageSummary)
 		return nil

@@ -111,3 +111,45 @@ func TestConfigRejectsUnknownFields(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestLogsPrune(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if code, out, errs := opsd(t, "init", "--dir", dir); code != 0 {
+		t.Fatalf("init: %s %s", out, errs)
+	}
+	logs := filepath.Join(t.TempDir(), "nginx")
+	os.MkdirAll(logs, 0o755)
+	old := time.Now().Add(-20 * 7 * 24 * time.Hour)
+	for _, name := range []string{"access.log", "access.log.1", "access.log.2.gz", "error.log.3.gz"} {
+		p := filepath.Join(logs, name)
+		os.WriteFile(p, []byte("GET /\n"), 0o644)
+		os.Chtimes(p, old, old)
+	}
+	fresh := filepath.Join(logs, "access.log.4.gz")
+	os.WriteFile(fresh, []byte("new"), 0o644)
+	cfg := filepath.Join(dir, "opsd.yaml")
+	f, _ := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("logs:\n  files:\n    - name: web\n      globs: ['" + logs + "/*.log*']\n      max_age: 14w\n")
+	f.Close()
+	code, out, errs := opsd(t, "logs", "prune", "--dry-run", "-config", cfg)
+	if code != 0 || strings.Count(out, "would delete") != 3 {
+		t.Fatalf("dry run: %d\n%s\n%s", code, out, errs)
+	}
+	if _, err := os.Stat(filepath.Join(logs, "access.log.1")); err != nil {
+		t.Fatal("a dry run deleted a file")
+	}
+	code, out, errs = opsd(t, "logs", "prune", "--json", "-config", cfg)
+	if code != 0 {
+		t.Fatalf("prune: %d %s %s", code, out, errs)
+	}
+	var rep logsReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.DryRun || len(rep.Files) != 5 {
+		t.Fatalf("json report %s (%v)", out, err)
+	}
+	for name, want := range map[string]bool{"access.log": true, "access.log.1": false, "access.log.2.gz": false, "error.log.3.gz": false, "access.log.4.gz": true} {
+		_, err := os.Stat(filepath.Join(logs, name))
+		if (err == nil) != want {
+			t.Errorf("%s: exists=%v, want %v", name, err == nil, want)
+		}
+	}
+}
