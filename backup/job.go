@@ -514,7 +514,10 @@ func (p *progressCounters) storedWriter() io.Writer { return storedCounter{p} }
 
 type storedCounter struct{ p *progressCounters }
 
-func (s storedCounter) Write(b []byte) (int, error) { s.p.stored.Add(int64(len(b))); return len(b), nil }
+func (s storedCounter) Write(b []byte) (int, error) {
+	s.p.stored.Add(int64(len(b)))
+	return len(b), nil
+}
 
 func (p *progressCounters) snapshot(elapsed time.Duration, done bool) Progress {
 	return Progress{Files: p.files.Load(), PlainBytes: p.plain.Load(), StoredBytes: p.stored.Load(),

@@ -192,4 +192,3 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b 
 
 func getBuf() *[]byte  { return bufPool.Get().(*[]byte) }
 func putBuf(b *[]byte) { bufPool.Put(b) }
-
