@@ -6,9 +6,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opskit/opskit/internal/estest"
+	"github.com/opskit/opskit/internal/testenv"
 )
 
 func opsd(t *testing.T, args ...string) (int, string, string) {
@@ -151,5 +155,46 @@ func TestLogsPrune(t *testing.T) {
 		if (err == nil) != want {
 			t.Errorf("%s: exists=%v, want %v", name, err == nil, want)
 		}
+	}
+}
+
+func TestLogsPruneElasticsearch(t *testing.T) {
+	es := estest.Client(t)
+	prefix := estest.Prefix(t, es)
+	now := time.Now().UTC()
+	var old, recent []string
+	for _, age := range []int{70, 63, 3, 0} {
+		name := prefix + "logs-nginx-" + now.AddDate(0, 0, -age).Format("2006.01.02")
+		estest.CreateIndex(t, es, name, "")
+		if age > 56 {
+			old = append(old, name)
+		} else {
+			recent = append(recent, name)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	if code, out, errs := opsd(t, "init", "--dir", dir); code != 0 {
+		t.Fatalf("init: %s %s", out, errs)
+	}
+	cfg := filepath.Join(dir, "opsd.yaml")
+	f, _ := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("logs:\n  elasticsearch:\n    urls: ['" + testenv.ElasticsearchURL(t) + "']\n    indices:\n      - name: nginx\n        patterns: ['" +
+		prefix + "logs-nginx-*']\n        max_age: 8w\n        date_layout: '2006.01.02'\n")
+	f.Close()
+	code, out, errs := opsd(t, "logs", "prune", "--dry-run", "-config", cfg)
+	if code != 0 || strings.Count(out, "would delete index") != 2 {
+		t.Fatalf("dry run: %d\n%s\n%s", code, out, errs)
+	}
+	if got := estest.Indices(t, es, prefix+"*"); len(got) != 4 {
+		t.Fatalf("a dry run deleted indices: %v", got)
+	}
+	if code, out, errs = opsd(t, "logs", "prune", "-config", cfg); code != 0 {
+		t.Fatalf("prune: %d %s %s", code, out, errs)
+	}
+	got := estest.Indices(t, es, prefix+"*")
+	sort.Strings(got)
+	sort.Strings(recent)
+	if strings.Join(got, ",") != strings.Join(recent, ",") {
+		t.Fatalf("indices left %v, want %v (old: %v)", got, recent, old)
 	}
 }
