@@ -15,14 +15,18 @@ import (
 //
 // Names are slash-separated relative paths such as
 // "demo/data/20261122T010203Z-1a2b/vol-000001.pgp"; see [ValidName]. Every
-// implementation must pass the conformance suite in package backuptest.
+// implementation must pass the conformance suite in package backuptest, and
+// be safe for concurrent use (concurrent Puts of the same name excepted:
+// repository locks prevent them).
 type Transport interface {
 	// Put stores the content of r under name. It is atomic: the name is
 	// visible (to Open and List) only once the whole content has been written
 	// and flushed, and an existing object of that name is replaced in one step.
 	// A failed or cancelled Put leaves no object under name (a previous object
 	// of that name survives); partial data lives only under a reserved
-	// temporary name that the next Put of the same name starts afresh.
+	// temporary name that the next Put of the same name starts afresh. A
+	// name that is a directory of other objects, or lies below an object,
+	// fails and changes nothing.
 	Put(ctx context.Context, name string, r io.Reader) error
 	// Open returns the content of the named object. A missing object gives an
 	// error matching fs.ErrNotExist.

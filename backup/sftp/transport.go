@@ -344,6 +344,13 @@ func (t *Transport) put(ctx context.Context, c *conn, full, tmp string, r io.Rea
 	if _, err := f.ReadFromWithConcurrency(r, t.cfg.Concurrency); err != nil {
 		return err
 	}
+	// A stored object must survive a crash of the backup node: flush it to
+	// stable storage before it becomes visible (OpenSSH's fsync extension).
+	if _, ok := c.sftp.HasExtension("fsync@openssh.com"); ok {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("fsync: %w", err)
+		}
+	}
 	if err := f.Close(); err != nil {
 		return err
 	}
