@@ -378,7 +378,7 @@ func TestLocksSerialiseOperations(t *testing.T) {
 	r1.Unlock(ctx)
 
 	// A lock abandoned long ago does not block, and unlock removes it.
-	old := &backup.Repository{Transport: f.tr, Instance: "demo", Verifier: f.keys.verifier,
+	old := &backup.Repository{Transport: f.tr, Instance: "demo", Verifier: f.keys.verifier, Logger: slog.New(slog.DiscardHandler),
 		Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }}
 	if _, _, err := old.Lock(ctx, "backup", true); err != nil {
 		t.Fatal(err)

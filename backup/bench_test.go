@@ -2,6 +2,7 @@ package backup_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,7 +51,7 @@ func BenchmarkBackupDir(b *testing.B) {
 		b.StopTimer()
 		dst := b.TempDir()
 		tr, _ := local.New(dst)
-		repo := &backup.Repository{Transport: tr, Instance: "bench", Verifier: keys.verifier}
+		repo := &backup.Repository{Transport: tr, Instance: "bench", Verifier: keys.verifier, Logger: slog.New(slog.DiscardHandler)}
 		b.StartTimer()
 		job := &backup.Job{Repo: repo, Source: &backup.Dir{Path: data}, Encryptor: keys.encryptor, Signer: keys.signer}
 		if w, err := strconv.Atoi(os.Getenv("OPSKIT_BENCH_WORKERS")); err == nil {
@@ -70,7 +71,7 @@ func BenchmarkRestoreDir(b *testing.B) {
 	data := benchData(b)
 	keys := newTestKeys(b)
 	tr, _ := local.New(b.TempDir())
-	repo := &backup.Repository{Transport: tr, Instance: "bench", Verifier: keys.verifier}
+	repo := &backup.Repository{Transport: tr, Instance: "bench", Verifier: keys.verifier, Logger: slog.New(slog.DiscardHandler)}
 	job := &backup.Job{Repo: repo, Source: &backup.Dir{Path: data}, Encryptor: keys.encryptor, Signer: keys.signer}
 	m, err := job.Run(context.Background())
 	if err != nil {

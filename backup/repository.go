@@ -272,6 +272,8 @@ func (r *Repository) List(ctx context.Context) ([]Backup, error) {
 		}
 		out = append(out, b)
 	}
+	// IDs sort by their second; the manifests know the exact order.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out, nil
 }
 

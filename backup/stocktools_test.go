@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,7 +29,7 @@ func TestStockToolsRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	repo := &backup.Repository{Transport: tr, Instance: "demo", Verifier: keys.verifier}
+	repo := &backup.Repository{Transport: tr, Instance: "demo", Verifier: keys.verifier, Logger: slog.New(slog.DiscardHandler)}
 	src := backup.MakeTree(t)
 	job := &backup.Job{Repo: repo, Source: &backup.Dir{Path: src}, Encryptor: keys.encryptor, Signer: keys.signer, VolumeSize: 200 << 10}
 	m, err := job.Run(context.Background())
