@@ -189,6 +189,59 @@ func (j *Job) run(ctx context.Context, id string, start time.Time) (*Manifest, e
 			}
 		}
 	}()
+	// Workers make volumes; once a volume's bytes are all handed to its
+	// Put, the worker moves on and the completer waits for the upload to
+	// finish (flush, rename), retrying it if it failed, so that no core
+	// idles while a backup node syncs to disk.
+	type pendingVolume struct {
+		sp   seqPart
+		name string
+		vol  Volume
+		info PartInfo
+		wait func() error
+	}
+	pending := make(chan pendingVolume, workers)
+	record := func(seq int, vol Volume, info PartInfo, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if ctx.Err() == nil || !errors.Is(err, context.Cause(ctx)) {
+				errs = multierror.Append(errs, fmt.Errorf("volume %d: %w", seq, err))
+			}
+			cancel(err)
+			return
+		}
+		for len(vols) < seq {
+			vols = append(vols, Volume{})
+		}
+		vols[seq-1] = vol
+		files += info.Files
+		plain += info.Bytes
+	}
+	var cwg sync.WaitGroup
+	cwg.Add(1)
+	go func() {
+		defer cwg.Done()
+		var enc *volumeEncoder // for retries, made when first needed
+		defer func() {
+			if enc != nil {
+				enc.close()
+			}
+		}()
+		for p := range pending {
+			err := p.wait()
+			if err != nil && ctx.Err() == nil {
+				if enc == nil {
+					enc = newVolumeEncoder(j.Level, source == "command")
+				}
+				p.vol, p.info, err = j.retryVolume(ctx, enc, p.name, p.sp.part, &prog, p.info, err)
+			}
+			if err == nil && idx != nil {
+				err = idx.add(ctx, p.sp.seq, p.info.Index)
+			}
+			record(p.sp.seq, p.vol, p.info, err)
+		}
+	}()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
@@ -200,29 +253,17 @@ func (j *Job) run(ctx context.Context, id string, start time.Time) (*Manifest, e
 					continue
 				}
 				name := volumeName(r.Instance, id, sp.seq)
-				vol, info, err := j.storeVolumeRetry(ctx, enc, name, sp.part, &prog)
-				if err == nil && idx != nil {
-					err = idx.add(ctx, sp.seq, info.Index)
-				}
-				mu.Lock()
+				vol, info, wait, err := j.startVolume(ctx, enc, name, sp.part, &prog)
 				if err != nil {
-					if ctx.Err() == nil || !errors.Is(err, context.Cause(ctx)) {
-						errs = multierror.Append(errs, fmt.Errorf("volume %d: %w", sp.seq, err))
-					}
-					cancel(err)
-				} else {
-					for len(vols) < sp.seq {
-						vols = append(vols, Volume{})
-					}
-					vols[sp.seq-1] = vol
-					files += info.Files
-					plain += info.Bytes
+					wait = func() error { return err }
 				}
-				mu.Unlock()
+				pending <- pendingVolume{sp: sp, name: name, vol: vol, info: info, wait: wait}
 			}
 		}()
 	}
 	wg.Wait()
+	close(pending)
+	cwg.Wait()
 	if err := <-srcErr; err != nil && !errors.Is(err, context.Cause(ctx)) && !errors.Is(err, context.Canceled) {
 		errs = multierror.Append(errs, fmt.Errorf("snapshot: %w", err))
 		cancel(err)
@@ -320,41 +361,53 @@ func (j *Job) cleanup(id string) {
 	}
 }
 
-// storeVolumeRetry stores a part, making it again after a failure when the
-// part can be replayed.
-func (j *Job) storeVolumeRetry(ctx context.Context, enc *volumeEncoder, name string, p Part, prog *progressCounters) (Volume, PartInfo, error) {
+// retryVolume makes and stores a part again after its first attempt failed
+// with firstErr, when the part can be replayed (a Dir's can; a command's
+// stream cannot), waiting RetryDelay (doubled each time) between attempts.
+func (j *Job) retryVolume(ctx context.Context, enc *volumeEncoder, name string, p Part, prog *progressCounters, failed PartInfo, firstErr error) (Volume, PartInfo, error) {
 	retries := j.Retries
 	if retries == 0 {
 		retries = 2
 	}
-	if _, ok := p.(*dirPart); !ok {
-		retries = 0
+	if _, ok := p.(*dirPart); !ok || retries < 0 || errors.Is(firstErr, ErrInvalidName) {
+		return Volume{}, failed, firstErr
 	}
 	delay := j.RetryDelay
 	if delay <= 0 {
 		delay = 2 * time.Second
 	}
-	for attempt := 0; ; attempt++ {
-		vol, info, err := j.storeVolume(ctx, enc, name, p, prog)
-		if err == nil || attempt >= retries || ctx.Err() != nil || errors.Is(err, ErrInvalidName) {
-			return vol, info, err
-		}
-		j.Repo.log().Warn("backup: storing volume failed; making it again", "object", name, "attempt", attempt+1, "error", err)
+	err, info := firstErr, failed
+	for attempt := 1; attempt <= retries; attempt++ {
+		j.Repo.log().Warn("backup: storing volume failed; making it again", "object", name, "attempt", attempt, "error", err)
 		prog.plain.Add(-info.Bytes)
 		prog.files.Add(-info.Files)
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return vol, info, err
+			return Volume{}, info, err
 		case <-t.C:
 		}
 		delay *= 2
+		var vol Volume
+		var wait func() error
+		vol, info, wait, err = j.startVolume(ctx, enc, name, p, prog)
+		if err == nil {
+			err = wait()
+		}
+		if err == nil {
+			return vol, info, nil
+		}
+		if ctx.Err() != nil {
+			return Volume{}, info, err
+		}
 	}
+	return Volume{}, info, err
 }
 
-// storeVolume compresses, encrypts, hashes and uploads one part.
-func (j *Job) storeVolume(ctx context.Context, enc *volumeEncoder, name string, p Part, prog *progressCounters) (Volume, PartInfo, error) {
+// startVolume compresses, encrypts and hashes one part into its Put, and
+// returns once every byte is handed over; wait reports the Put's outcome.
+func (j *Job) startVolume(ctx context.Context, enc *volumeEncoder, name string, p Part, prog *progressCounters) (Volume, PartInfo, func() error, error) {
 	pr, pw := io.Pipe()
 	putErr := make(chan error, 1)
 	go func() {
@@ -367,15 +420,20 @@ func (j *Job) storeVolume(ctx context.Context, enc *volumeEncoder, name string, 
 	info, err := enc.encode(ctx, j.Encryptor, cw, p, prog)
 	if err != nil {
 		pw.CloseWithError(err)
-		<-putErr
-		return Volume{}, info, err
+		if perr := <-putErr; perr != nil && !errors.Is(perr, err) {
+			err = perr // the upload's failure is the cause
+		}
+		return Volume{}, info, nil, err
 	}
 	pw.Close()
-	if err := <-putErr; err != nil {
-		return Volume{}, info, err
-	}
-	prog.volumes.Add(1)
-	return Volume{Name: name, Size: cw.n, SHA256: hex.EncodeToString(h.Sum(nil))}, info, nil
+	vol := Volume{Name: name, Size: cw.n, SHA256: hex.EncodeToString(h.Sum(nil))}
+	return vol, info, func() error {
+		if err := <-putErr; err != nil {
+			return err
+		}
+		prog.volumes.Add(1)
+		return nil
+	}, nil
 }
 
 // volumeEncoder holds a reusable zstd encoder.

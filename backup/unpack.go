@@ -168,6 +168,41 @@ type unpacker struct {
 	log    *slog.Logger
 	stats  UnpackStats
 	dirs   []dirMeta
+	// roots caches handles of directories files are written into, so that
+	// a file costs one openat instead of one per path element.
+	roots map[string]*os.Root
+}
+
+const maxCachedDirs = 256
+
+// dirRoot returns a confined handle of dir (created if missing).
+func (u *unpacker) dirRoot(dir string) (*os.Root, error) {
+	if dir == "." {
+		return u.root, nil
+	}
+	if r, ok := u.roots[dir]; ok {
+		return r, nil
+	}
+	if err := u.root.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	r, err := u.root.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	if u.roots == nil || len(u.roots) >= maxCachedDirs {
+		u.closeRoots()
+		u.roots = map[string]*os.Root{}
+	}
+	u.roots[dir] = r
+	return r, nil
+}
+
+func (u *unpacker) closeRoots() {
+	for _, r := range u.roots {
+		r.Close()
+	}
+	u.roots = nil
 }
 
 type dirMeta struct {
@@ -200,6 +235,7 @@ func entryName(name string) (string, error) {
 }
 
 func (u *unpacker) unpack(ctx context.Context, r io.Reader) error {
+	defer u.closeRoots()
 	tr := tar.NewReader(r)
 	buf := getBuf()
 	defer putBuf(buf)
@@ -251,8 +287,10 @@ func (u *unpacker) mode(hdr *tar.Header) fs.FileMode {
 
 // clear removes a non-directory already at name (later entries replace
 // earlier ones, as with tar), so nothing is written through a symlink.
-func (u *unpacker) clear(name string) error {
-	fi, err := u.root.Lstat(name)
+func (u *unpacker) clear(name string) error { return clearIn(u.root, name) }
+
+func clearIn(root *os.Root, name string) error {
+	fi, err := root.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -262,7 +300,7 @@ func (u *unpacker) clear(name string) error {
 	if fi.IsDir() {
 		return fmt.Errorf("%w: a directory is in the way", ErrUnsafeArchive)
 	}
-	return u.root.Remove(name)
+	return root.Remove(name)
 }
 
 func (u *unpacker) parent(name string) error {
@@ -293,18 +331,26 @@ func (u *unpacker) entry(tr *tar.Reader, hdr *tar.Header, name string, buf []byt
 		if hdr.Size < 0 {
 			return fmt.Errorf("%w: negative size", ErrUnsafeArchive)
 		}
-		if err := u.parent(name); err != nil {
+		dir, err := u.dirRoot(path.Dir(name))
+		if err != nil {
 			return err
 		}
-		if err := u.clear(name); err != nil {
+		base := path.Base(name)
+		if err := clearIn(dir, base); err != nil {
 			return err
 		}
-		f, err := u.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err := dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			return err
 		}
 		n, err := io.CopyBuffer(f, tr, buf)
 		u.stats.Bytes += n
+		if err == nil && u.owners {
+			err = f.Chown(hdr.Uid, hdr.Gid)
+		}
+		if err == nil {
+			err = f.Chmod(u.mode(hdr))
+		}
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -312,7 +358,7 @@ func (u *unpacker) entry(tr *tar.Reader, hdr *tar.Header, name string, buf []byt
 			return err
 		}
 		u.stats.Files++
-		return u.meta(name, hdr)
+		return dir.Chtimes(base, hdr.ModTime, hdr.ModTime)
 	case tar.TypeSymlink:
 		if hdr.Linkname == "" || len(hdr.Linkname) > maxNameLen || strings.ContainsRune(hdr.Linkname, 0) {
 			return fmt.Errorf("%w: symlink target %q", ErrUnsafeArchive, hdr.Linkname)
@@ -361,16 +407,4 @@ func (u *unpacker) entry(tr *tar.Reader, hdr *tar.Header, name string, buf []byt
 	u.stats.Skipped++
 	u.log.Warn("restore: skipping special file", "type", string(hdr.Typeflag))
 	return nil
-}
-
-func (u *unpacker) meta(name string, hdr *tar.Header) error {
-	if u.owners {
-		if err := u.root.Lchown(name, hdr.Uid, hdr.Gid); err != nil {
-			return err
-		}
-	}
-	if err := u.root.Chmod(name, u.mode(hdr)); err != nil {
-		return err
-	}
-	return u.root.Chtimes(name, hdr.ModTime, hdr.ModTime)
 }

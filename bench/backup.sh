@@ -82,7 +82,7 @@ RESTIC_REPO="sftp:$USERNAME@127.0.0.1:$W/remote/restic"
 RESTIC_OPT=(-o "sftp.command=$SSH $USERNAME@127.0.0.1 -s sftp")
 BORG_REPO="ssh://$USERNAME@127.0.0.1:$PORT$W/remote/borg"
 DUP_URL="pexpect+sftp://$USERNAME@127.0.0.1:$PORT/$W/remote/duplicity"
-DUP_OPT=(--ssh-options="-oIdentityFile=$W/ssh/id -oUserKnownHostsFile=$W/ssh/known_hosts -oStrictHostKeyChecking=yes" --encrypt-key "$FPR" --archive-dir "$W/dup-cache" --no-print-statistics)
+DUP_OPT=(--ssh-options="-oIdentityFile=$W/ssh/id -oUserKnownHostsFile=$W/ssh/known_hosts -oStrictHostKeyChecking=yes" --encrypt-key "$FPR" --gpg-options="--trust-model always" --archive-dir "$W/dup-cache" --no-print-statistics)
 
 restic "${RESTIC_OPT[@]}" -r "$RESTIC_REPO" init -q >/dev/null
 borg init -e repokey "$BORG_REPO" >/dev/null 2>&1
