@@ -52,3 +52,19 @@ func newTransport(t testing.TB) backup.Transport {
 	}
 	return tr
 }
+
+func openpgpEncryptor(ks ...testKeys) (*openpgp.Encryptor, error) {
+	var pubs []*openpgp.PublicKey
+	for _, k := range ks {
+		pubs = append(pubs, k.instance.Public())
+	}
+	return openpgp.NewEncryptor(pubs...)
+}
+
+func openpgpDecryptor(ks ...testKeys) (*openpgp.Decryptor, error) {
+	var privs []*openpgp.PrivateKey
+	for _, k := range ks {
+		privs = append(privs, k.instance)
+	}
+	return openpgp.NewDecryptor(privs...)
+}
