@@ -34,11 +34,7 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(pos) < 1 {
 		return usagef("backup %s needs an INSTANCE", sub)
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return usageError{err.Error()}
-	}
-	log, closeLog, err := newLoggers(stderr, slog.LevelWarn, cfg.abs(cfg.DataDir))
+	cfg, log, closeLog, err := setup(*cfgPath, stderr, slog.LevelWarn)
 	if err != nil {
 		return err
 	}

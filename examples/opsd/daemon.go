@@ -41,11 +41,7 @@ type jobState struct {
 }
 
 func runDaemon(ctx context.Context, cfgPath string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig(cfgPath)
-	if err != nil {
-		return usageError{err.Error()}
-	}
-	log, closeLog, err := newLoggers(stderr, slog.LevelInfo, cfg.abs(cfg.DataDir))
+	cfg, log, closeLog, err := setup(cfgPath, stderr, slog.LevelInfo)
 	if err != nil {
 		return err
 	}

@@ -66,3 +66,16 @@ func (f fanout) WithGroup(name string) slog.Handler {
 	}
 	return out
 }
+
+// setup loads the configuration and opens the loggers every command uses.
+func setup(cfgPath string, stderr io.Writer, level slog.Level) (*Config, *slog.Logger, func() error, error) {
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		return nil, nil, nil, usageError{err.Error()}
+	}
+	log, closeLog, err := newLoggers(stderr, level, cfg.abs(cfg.DataDir))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, log, closeLog, nil
+}

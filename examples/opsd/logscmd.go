@@ -103,11 +103,7 @@ func cmdLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{err.Error()}
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return usageError{err.Error()}
-	}
-	log, closeLog, err := newLoggers(stderr, slog.LevelWarn, cfg.abs(cfg.DataDir))
+	cfg, log, closeLog, err := setup(*cfgPath, stderr, slog.LevelWarn)
 	if err != nil {
 		return err
 	}
