@@ -95,7 +95,7 @@ func runDaemon(ctx context.Context, cfgPath string, stdout, stderr io.Writer) er
 	srv := &http.Server{Handler: d.mux, ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "opsd: serving http://%s/ (status page, /healthz, /metrics); %d backup instances scheduled; Ctrl-C stops\n", ln.Addr(), len(w.instanceNames()))
+	fmt.Fprintf(stdout, "opsd: serving http://%s/ (jobs page, /healthz, /metrics); %d backup instances scheduled; Ctrl-C stops\n", ln.Addr(), len(w.instanceNames()))
 	c.Start()
 	var startWG sync.WaitGroup
 	for _, f := range atStart {

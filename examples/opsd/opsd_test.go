@@ -4,6 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -196,5 +201,56 @@ func TestLogsPruneElasticsearch(t *testing.T) {
 	sort.Strings(recent)
 	if strings.Join(got, ",") != strings.Join(recent, ",") {
 		t.Fatalf("indices left %v, want %v (old: %v)", got, recent, old)
+	}
+}
+
+func TestDaemonServesHealthMetricsAndPage(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if code, out, errs := opsd(t, "init", "--dir", dir); code != 0 {
+		t.Fatalf("init: %s %s", out, errs)
+	}
+	cfg, err := loadConfig(filepath.Join(dir, "opsd.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := newWiring(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{cfg: cfg, w: w, log: slog.New(slog.DiscardHandler), state: map[string]*jobState{}, mux: http.NewServeMux()}
+	if err := d.routes(); err != nil {
+		t.Fatal(err)
+	}
+	inst, _ := w.instance("demo")
+	d.track("backup", "demo", func() error { return d.backupCycle(context.Background(), inst) })
+	d.track("drill", "demo", func() error { return errors.New("restore drill failed: <script>x</script>") })
+	srv := httptest.NewServer(d.mux)
+	defer srv.Close()
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get("/healthz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, `"healthy":false`) {
+		t.Fatalf("healthz with a failed drill: %d %s", code, body)
+	}
+	code, body = get("/metrics")
+	if code != 200 || !strings.Contains(body, `opsd_job_failures_total{kind="drill",instance="demo"} 1`) ||
+		!strings.Contains(body, `opsd_job_failures_total{kind="backup",instance="demo"} 0`) {
+		t.Fatalf("metrics: %d %s", code, body)
+	}
+	code, body = get("/")
+	if code != 200 || strings.Contains(body, "<script>x") || !strings.Contains(body, "&lt;script&gt;") {
+		t.Fatalf("page not escaped: %d %s", code, body)
+	}
+	// The scheduled cycle verified the backup it made.
+	list, err := inst.repo.List(context.Background())
+	if err != nil || len(list) != 1 || list[0].Verified.IsZero() {
+		t.Fatalf("after a backup cycle: %+v, %v", list, err)
 	}
 }
