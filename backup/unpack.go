@@ -336,10 +336,15 @@ func (u *unpacker) entry(tr *tar.Reader, hdr *tar.Header, name string, buf []byt
 			return err
 		}
 		base := path.Base(name)
-		if err := clearIn(dir, base); err != nil {
-			return err
-		}
 		f, err := dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			// A later entry replaces an earlier one, as with tar; O_EXCL
+			// means nothing is ever written through a symbolic link.
+			if err := clearIn(dir, base); err != nil {
+				return err
+			}
+			f, err = dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		}
 		if err != nil {
 			return err
 		}
