@@ -23,6 +23,7 @@ type LockedError struct {
 	Holders  []LockInfo
 }
 
+// Error names the holders of the conflicting locks.
 func (e *LockedError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "instance %s is locked by", e.Instance)
@@ -35,6 +36,7 @@ func (e *LockedError) Error() string {
 	return b.String()
 }
 
+// Unwrap makes errors.Is(err, ErrLocked) true.
 func (e *LockedError) Unwrap() error { return ErrLocked }
 
 // LockInfo is the content of a lock object.

@@ -46,6 +46,7 @@ type NoKeyError struct {
 	KeyIDs []string
 }
 
+// Error describes the failure.
 func (e *NoKeyError) Error() string {
 	return fmt.Sprintf("openpgp: no private key for this message: it is encrypted to key IDs %s", strings.Join(e.KeyIDs, ", "))
 }

@@ -39,6 +39,7 @@ type KeyError struct {
 	Reason      string // "is revoked", "expired on 2026-01-02", "has no encryption subkey", ...
 }
 
+// Error describes the failure.
 func (e *KeyError) Error() string {
 	return fmt.Sprintf("openpgp: key %s %s", e.Fingerprint, e.Reason)
 }

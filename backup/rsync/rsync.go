@@ -114,6 +114,7 @@ type ExitError struct {
 	err     error // a sentinel, if any
 }
 
+// Error describes the failure.
 func (e *ExitError) Error() string {
 	return fmt.Sprintf("rsync exit %d (%s): %s", e.Code, e.Meaning, e.Stderr)
 }
