@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/opskit/opskit/internal/estest"
+	"github.com/opskit/opskit/internal/sshtest"
 	"github.com/opskit/opskit/internal/testenv"
 )
 
@@ -252,5 +253,41 @@ func TestDaemonServesHealthMetricsAndPage(t *testing.T) {
 	list, err := inst.repo.List(context.Background())
 	if err != nil || len(list) != 1 || list[0].Verified.IsZero() {
 		t.Fatalf("after a backup cycle: %+v, %v", list, err)
+	}
+}
+
+// TestRemoteTransports runs a backup, a verify and a drill through a real
+// sshd with each remote transport the configuration offers.
+func TestRemoteTransports(t *testing.T) {
+	srv := sshtest.Start(t, sshtest.Options{HostKeys: []string{sshtest.Ed25519}})
+	for _, typ := range []string{"sftp", "rsync"} {
+		t.Run(typ, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			if code, out, errs := opsd(t, "init", "--dir", dir); code != 0 {
+				t.Fatalf("init: %s %s", out, errs)
+			}
+			remote := filepath.Join(srv.DataDir, typ)
+			if err := os.Mkdir(remote, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			cfgPath := filepath.Join(dir, "opsd.yaml")
+			data, _ := os.ReadFile(cfgPath)
+			block := "type: " + typ + "\n      path: " + remote + "\n      address: " + srv.Addr + "\n      user: " + srv.User +
+				"\n      identity: " + srv.ClientKeyFile + "\n      known_hosts: " + srv.KnownHostsFile + "\n"
+			patched := strings.Replace(string(data), "type: local\n      path: backups\n", block, 1)
+			if patched == string(data) {
+				t.Fatal("could not patch the transport")
+			}
+			os.WriteFile(cfgPath, []byte(patched), 0o600)
+			for _, args := range [][]string{{"backup", "run", "demo"}, {"backup", "verify", "demo"}, {"backup", "drill", "demo"}} {
+				if code, out, errs := opsd(t, append(args, "-config", cfgPath)...); code != 0 {
+					t.Fatalf("%v: %d %s %s", args, code, out, errs)
+				}
+			}
+			ents, err := os.ReadDir(filepath.Join(remote, "demo", "snapshots"))
+			if err != nil || len(ents) != 4 { // manifest, signature, verification record and its signature
+				t.Fatalf("remote snapshots: %v %v", ents, err)
+			}
+		})
 	}
 }
