@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/opskit/opskit/backup"
+	"github.com/opskit/opskit/internal/sqlstore"
 )
 
 // daemon runs the scheduled work and serves HTTP.
@@ -23,6 +25,7 @@ type daemon struct {
 	cfg   *Config
 	w     *wiring
 	log   *slog.Logger
+	store *sqlstore.DB // SQLite by default; with PostgreSQL, daemons share jobs
 	mu    sync.Mutex
 	state map[string]*jobState // by "kind/instance"
 	mux   *http.ServeMux
@@ -38,6 +41,7 @@ type jobState struct {
 	Duration    float64   `json:"last_duration_seconds"`
 	Failures    int64     `json:"failures_total"`
 	Running     bool      `json:"running"`
+	Skipped     int64     `json:"skipped_total"` // runs left to another daemon
 }
 
 func runDaemon(ctx context.Context, cfgPath string, stdout, stderr io.Writer) error {
@@ -51,7 +55,16 @@ func runDaemon(ctx context.Context, cfgPath string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer w.Close()
-	d := &daemon{cfg: cfg, w: w, log: log, state: map[string]*jobState{}, mux: http.NewServeMux()}
+	storeDSN := cfg.Store
+	if storeDSN == "" {
+		storeDSN = filepath.Join(cfg.abs(cfg.DataDir), "opsd.db")
+	}
+	store, err := sqlstore.Open(ctx, storeDSN)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	d := &daemon{cfg: cfg, w: w, log: log, store: store, state: map[string]*jobState{}, mux: http.NewServeMux()}
 	c := cron.New(cron.WithLocation(time.UTC), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
 	var atStart []func()
 	for _, name := range w.instanceNames() {
@@ -162,8 +175,22 @@ func (d *daemon) setState(kind, instance string, f func(*jobState)) {
 }
 
 // track runs a job and records its outcome; failures are logged at error
-// level (and reach alerting when the daemon wires it).
+// level (and reach alerting when the daemon wires it). With a shared
+// PostgreSQL store, a job that another daemon is running is skipped.
 func (d *daemon) track(kind, instance string, f func() error) {
+	if d.store != nil {
+		unlock, ok, err := d.store.TryLock(context.Background(), "opsd/"+kind+"/"+instance)
+		if err != nil {
+			d.log.Error("opsd: cannot take the job lock; skipping this run", "job", kind, "instance", instance, "error", err)
+			return
+		}
+		if !ok {
+			d.log.Info("opsd: another daemon runs this job; skipping", "job", kind, "instance", instance)
+			d.setState(kind, instance, func(s *jobState) { s.Skipped++ })
+			return
+		}
+		defer unlock()
+	}
 	start := time.Now()
 	d.setState(kind, instance, func(s *jobState) { s.Running, s.LastStart = true, start })
 	err := f()

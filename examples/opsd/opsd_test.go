@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/opskit/opskit/internal/estest"
+	"github.com/opskit/opskit/internal/sqlstore"
 	"github.com/opskit/opskit/internal/sshtest"
 	"github.com/opskit/opskit/internal/testenv"
 )
@@ -289,5 +290,43 @@ func TestRemoteTransports(t *testing.T) {
 				t.Fatalf("remote snapshots: %v %v", ents, err)
 			}
 		})
+	}
+}
+
+// TestDaemonsShareJobsThroughPostgres: with a shared PostgreSQL store, a
+// scheduled job runs on one daemon at a time; the others skip it.
+func TestDaemonsShareJobsThroughPostgres(t *testing.T) {
+	dsn := testenv.PostgresDSN(t)
+	ctx := context.Background()
+	open := func() *daemon {
+		store, err := sqlstore.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Close() })
+		return &daemon{log: slog.New(slog.DiscardHandler), store: store, state: map[string]*jobState{}}
+	}
+	d1, d2 := open(), open()
+	name := "lock-test-" + strings.ReplaceAll(t.Name(), "/", "-")
+	started, release := make(chan struct{}), make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d1.track("backup", name, func() error { close(started); <-release; return nil })
+	}()
+	<-started
+	ran := false
+	d2.track("backup", name, func() error { ran = true; return nil })
+	if ran {
+		t.Fatal("the second daemon ran a job the first one was running")
+	}
+	if s := d2.snapshot(); len(s) != 1 || s[0].Skipped != 1 {
+		t.Fatalf("second daemon state %+v, want one skipped run", s)
+	}
+	close(release)
+	<-done
+	d2.track("backup", name, func() error { ran = true; return nil })
+	if !ran {
+		t.Fatal("the job did not run once the lock was free")
 	}
 }

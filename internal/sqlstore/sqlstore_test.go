@@ -49,3 +49,36 @@ func TestMigrate(t *testing.T) {
 		}
 	})
 }
+
+func TestTryLock(t *testing.T) {
+	t.Run("postgres", func(t *testing.T) {
+		a, b := sqlstoretest.Postgres(t), sqlstoretest.Postgres(t)
+		ctx := context.Background()
+		unlock, ok, err := a.TryLock(ctx, "job/backup/demo")
+		if err != nil || !ok {
+			t.Fatalf("first TryLock = %v, %v", ok, err)
+		}
+		if _, ok, err := b.TryLock(ctx, "job/backup/demo"); err != nil || ok {
+			t.Fatalf("second daemon took a held lock: %v, %v", ok, err)
+		}
+		other, ok, err := b.TryLock(ctx, "job/backup/other")
+		if err != nil || !ok {
+			t.Fatalf("another job's lock: %v, %v", ok, err)
+		}
+		other()
+		unlock()
+		unlock2, ok, err := b.TryLock(ctx, "job/backup/demo")
+		if err != nil || !ok {
+			t.Fatalf("lock after release: %v, %v", ok, err)
+		}
+		unlock2()
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		db := sqlstoretest.SQLite(t)
+		unlock, ok, err := db.TryLock(context.Background(), "x")
+		if err != nil || !ok {
+			t.Fatalf("sqlite TryLock = %v, %v", ok, err)
+		}
+		unlock()
+	})
+}
