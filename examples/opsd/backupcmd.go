@@ -193,7 +193,8 @@ func reorder(args []string) []string {
 
 func takesValue(flag string) bool {
 	switch strings.TrimLeft(flag, "-") {
-	case "config", "to":
+	case "config", "to", "title", "severity", "instance", "component", "what", "kind", "text", "author",
+		"status", "root-cause", "what-we-did", "impact", "prevention", "for":
 		return true
 	}
 	return false

@@ -19,6 +19,11 @@
 //	opsd backup prune INSTANCE [--dry-run] [--json]
 //	opsd backup unlock INSTANCE               remove stale locks
 //	opsd logs prune [--dry-run] [--json]      delete log files and Elasticsearch indices past their age
+//	opsd logbook new --title T [--severity SEV2] [--instance I]... [--public] [--what TEXT]
+//	opsd logbook note ID --kind KIND --text TEXT [--public]
+//	opsd logbook close ID [--root-cause T] [--what-we-did T] [--impact T] [--prevention T] [--status closed]
+//	opsd logbook postmortem ID [--customer] [--html]
+//	opsd logbook list [--status S] [--for INSTANCE] [--json]
 //
 // Every command takes -config FILE (default ./opsd-data/opsd.yaml).
 //
@@ -55,7 +60,7 @@ const (
 	defaultDir   = "opsd-data"
 	configName   = "opsd.yaml"
 	usageSummary = `usage: opsd [-config FILE] COMMAND
-commands: init, run, backup run|list|verify|restore|drill|prune|unlock, logs prune
+commands: init, run, backup run|list|verify|restore|drill|prune|unlock, logs prune,\nlogbook new|note|close|postmortem|list
 run "opsd help" or "go doc github.com/opskit/opskit/examples/opsd" for details`
 )
 
@@ -126,6 +131,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdBackup(ctx, args[1:], stdout, stderr)
 	case "logs":
 		return cmdLogs(ctx, args[1:], stdout, stderr)
+	case "logbook":
+		return cmdLogbook(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usageSummary)
 		return nil

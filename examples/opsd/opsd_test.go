@@ -330,3 +330,41 @@ func TestDaemonsShareJobsThroughPostgres(t *testing.T) {
 		t.Fatal("the job did not run once the lock was free")
 	}
 }
+
+func TestLogbookCommands(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if code, out, errs := opsd(t, "init", "--dir", dir); code != 0 {
+		t.Fatalf("init: %s %s", out, errs)
+	}
+	cfg := filepath.Join(dir, "opsd.yaml")
+	run := func(args ...string) string {
+		t.Helper()
+		code, out, errs := opsd(t, append(args, "-config", cfg)...)
+		if code != 0 {
+			t.Fatalf("%v: %d %s %s", args, code, out, errs)
+		}
+		return out
+	}
+	out := run("logbook", "new", "--title", "API errors for acme", "--severity", "SEV2", "--instance", "acme", "--public", "--what", "5xx on /items")
+	if !strings.HasPrefix(out, "incident 1 opened") {
+		t.Fatalf("new: %s", out)
+	}
+	run("logbook", "note", "1", "--kind", "hypothesis", "--text", "pool too small", "--author", "alice")
+	run("logbook", "note", "1", "--kind", "communication", "--text", "We are on it.", "--public")
+	run("logbook", "close", "1", "--root-cause", "A connection pool was too small.", "--impact", "Errors for 20 minutes.")
+	out = run("logbook", "postmortem", "1", "--customer")
+	if !strings.Contains(out, "A connection pool was too small.") || !strings.Contains(out, "We are on it.") || strings.Contains(out, "pool too small") {
+		t.Fatalf("customer post-mortem:\n%s", out)
+	}
+	out = run("logbook", "list", "--status", "resolved", "--json")
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 {
+		t.Fatalf("list: %s %v", out, err)
+	}
+	if code, _, _ := opsd(t, "logbook", "new", "--severity", "SEV9", "--title", "x", "-config", cfg); code != exitUsage {
+		t.Fatalf("bad severity: exit %d", code)
+	}
+	if code, _, _ := opsd(t, "logbook", "note", "99", "--kind", "action", "--text", "x", "-config", cfg); code != exitFailure {
+		t.Fatalf("note on a missing incident: exit %d", code)
+	}
+}
