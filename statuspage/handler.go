@@ -1,0 +1,480 @@
+package statuspage
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opskit/opskit/internal/sqlstore"
+)
+
+// Config configures a Handler.
+type Config struct {
+	// HostSuffix serves page SLUG at SLUG+HostSuffix, e.g.
+	// ".status.example.com". Pages are always also served at /p/SLUG/.
+	HostSuffix string
+	// AdminTokens are the bearer tokens of the admin API (/api/admin/...);
+	// with none, the admin API answers 403 to everything.
+	AdminTokens []string
+	// RedirectHTTP sends plain HTTP requests to https:// and adds HSTS to
+	// TLS responses; set it when the page is served over TLS.
+	RedirectHTTP bool
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler serves many status pages and their admin API. Each page's
+// responses (HTML, JSON, feeds, and their gzip) are rendered once per
+// change, so a request costs a map lookup.
+type Handler struct {
+	cfg   Config
+	store *Store
+	mu    sync.RWMutex
+	pages map[string]*servedPage
+}
+
+type servedPage struct {
+	page   *Page
+	bodies map[string]*body
+}
+
+// New opens (and migrates) the store in db and loads every page.
+func New(ctx context.Context, db *sqlstore.DB, cfg Config) (*Handler, error) {
+	st, err := OpenStore(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{cfg: cfg, store: st, pages: map[string]*servedPage{}}
+	slugs, err := st.Slugs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range slugs {
+		p, err := st.Load(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		if err := h.publish(p); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+func (h *Handler) now() time.Time {
+	if h.cfg.Now != nil {
+		return h.cfg.Now()
+	}
+	return time.Now()
+}
+
+func (h *Handler) publish(p *Page) error {
+	bodies, err := p.render(h.now())
+	if err != nil {
+		return fmt.Errorf("statuspage: render %s: %w", p.Slug, err)
+	}
+	h.mu.Lock()
+	h.pages[p.Slug] = &servedPage{page: p, bodies: bodies}
+	h.mu.Unlock()
+	return nil
+}
+
+func (h *Handler) change(ctx context.Context, slug string, create bool, f func(p *Page, now time.Time) error) (*Page, error) {
+	now := h.now().UTC()
+	p, err := h.store.Change(ctx, slug, create, func(p *Page) error {
+		if err := f(p, now); err != nil {
+			return err
+		}
+		p.Updated = now
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, h.publish(p)
+}
+
+// PutPage creates page slug or changes its name, URL and time zone.
+func (h *Handler) PutPage(ctx context.Context, slug, name, url, timeZone string) error {
+	if !validSlug(slug) {
+		return fmt.Errorf("%w: page slug %q: use 1-63 of a-z 0-9 -", ErrInvalid, slug)
+	}
+	if timeZone != "" {
+		if _, err := time.LoadLocation(timeZone); err != nil {
+			return fmt.Errorf("%w: time zone %q", ErrInvalid, timeZone)
+		}
+	}
+	_, err := h.change(ctx, slug, true, func(p *Page, now time.Time) error {
+		if p.ID == "" {
+			p.ID = newID()
+		}
+		p.Name, p.URL, p.TimeZone = name, strings.TrimSuffix(url, "/"), timeZone
+		if p.Name == "" {
+			p.Name = slug
+		}
+		return nil
+	})
+	return err
+}
+
+func validSlug(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// AddComponent adds a component (or group) and returns its ID.
+func (h *Handler) AddComponent(ctx context.Context, slug string, c Component) (string, error) {
+	if strings.TrimSpace(c.Name) == "" {
+		return "", fmt.Errorf("%w: a component needs a name", ErrInvalid)
+	}
+	if c.Status == "" {
+		c.Status = Operational
+	}
+	if !c.Status.Valid() {
+		return "", fmt.Errorf("%w: component status %q", ErrInvalid, c.Status)
+	}
+	c.ID = newID()
+	_, err := h.change(ctx, slug, false, func(p *Page, now time.Time) error {
+		if c.GroupID != "" {
+			g, err := p.component(c.GroupID)
+			if err != nil || !g.Group {
+				return fmt.Errorf("%w: group %q", ErrInvalid, c.GroupID)
+			}
+		}
+		c.Created, c.Updated = now, now
+		if c.Position == 0 {
+			c.Position = len(p.Components) + 1
+		}
+		p.Components = append(p.Components, c)
+		return nil
+	})
+	return c.ID, err
+}
+
+// SetComponentStatus changes a component's status: what the daemon calls
+// when a check fails or recovers.
+func (h *Handler) SetComponentStatus(ctx context.Context, slug, id string, status ComponentStatus) error {
+	if !status.Valid() {
+		return fmt.Errorf("%w: component status %q", ErrInvalid, status)
+	}
+	_, err := h.change(ctx, slug, false, func(p *Page, now time.Time) error {
+		c, err := p.component(id)
+		if err != nil {
+			return err
+		}
+		if c.Status != status {
+			c.Status, c.Updated = status, now
+		}
+		return nil
+	})
+	return err
+}
+
+// NewIncident is what CreateIncident needs.
+type NewIncident struct {
+	Name           string    `json:"name"`
+	Status         string    `json:"status"` // default investigating (scheduled for maintenances)
+	Impact         string    `json:"impact"` // default minor (maintenance for maintenances)
+	Body           string    `json:"body"`   // the first update
+	Components     []string  `json:"components"`
+	Maintenance    bool      `json:"maintenance"`
+	ScheduledFor   time.Time `json:"scheduled_for"`
+	ScheduledUntil time.Time `json:"scheduled_until"`
+}
+
+// CreateIncident posts an incident or schedules a maintenance, and
+// returns its ID.
+func (h *Handler) CreateIncident(ctx context.Context, slug string, n NewIncident) (string, error) {
+	if n.Status == "" {
+		n.Status = Investigating
+		if n.Maintenance {
+			n.Status = Scheduled
+		}
+	}
+	if n.Impact == "" {
+		n.Impact = ImpactMinor
+		if n.Maintenance {
+			n.Impact = ImpactMaintenance
+		}
+	}
+	switch {
+	case strings.TrimSpace(n.Name) == "" || strings.TrimSpace(n.Body) == "":
+		return "", fmt.Errorf("%w: an incident needs a name and a first update", ErrInvalid)
+	case !validIncidentStatus(n.Maintenance, n.Status):
+		return "", fmt.Errorf("%w: status %q", ErrInvalid, n.Status)
+	case !validImpact(n.Impact):
+		return "", fmt.Errorf("%w: impact %q", ErrInvalid, n.Impact)
+	case n.Maintenance && (n.ScheduledFor.IsZero() || !n.ScheduledUntil.After(n.ScheduledFor)):
+		return "", fmt.Errorf("%w: a maintenance needs scheduled_for before scheduled_until", ErrInvalid)
+	}
+	id := newID()
+	_, err := h.change(ctx, slug, false, func(p *Page, now time.Time) error {
+		for _, c := range n.Components {
+			if _, err := p.component(c); err != nil {
+				return err
+			}
+		}
+		inc := Incident{ID: id, Name: n.Name, Status: n.Status, Impact: n.Impact, Maintenance: n.Maintenance,
+			ScheduledFor: n.ScheduledFor.UTC(), ScheduledUntil: n.ScheduledUntil.UTC(), Components: n.Components,
+			Created: now, Updated: now, Started: now,
+			Updates: []Update{{ID: newID(), Status: n.Status, Body: n.Body, Created: now}}}
+		markTimes(&inc, now)
+		p.Incidents = append([]Incident{inc}, p.Incidents...)
+		return nil
+	})
+	return id, err
+}
+
+func markTimes(inc *Incident, now time.Time) {
+	switch inc.Status {
+	case Monitoring:
+		if inc.MonitoringAt.IsZero() {
+			inc.MonitoringAt = now
+		}
+	case Resolved, Postmortem, Completed:
+		if inc.ResolvedAt.IsZero() {
+			inc.ResolvedAt = now
+		}
+	}
+}
+
+// AddUpdate posts an update on an incident, changing its status.
+func (h *Handler) AddUpdate(ctx context.Context, slug, incidentID, status, text string) error {
+	if strings.TrimSpace(text) == "" {
+		return fmt.Errorf("%w: an update needs a body", ErrInvalid)
+	}
+	_, err := h.change(ctx, slug, false, func(p *Page, now time.Time) error {
+		inc, err := p.incident(incidentID)
+		if err != nil {
+			return err
+		}
+		if status == "" {
+			status = inc.Status
+		}
+		if !validIncidentStatus(inc.Maintenance, status) {
+			return fmt.Errorf("%w: status %q", ErrInvalid, status)
+		}
+		inc.Status, inc.Updated = status, now
+		markTimes(inc, now)
+		inc.Updates = append([]Update{{ID: newID(), Status: status, Body: text, Created: now}}, inc.Updates...)
+		return nil
+	})
+	return err
+}
+
+// Page returns a copy of the served page.
+func (h *Handler) Page(slug string) (Page, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	sp, ok := h.pages[slug]
+	if !ok {
+		return Page{}, fmt.Errorf("%w: page %q", ErrNotFound, slug)
+	}
+	return *sp.page, nil
+}
+
+const csp = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// ServeHTTP serves pages and the admin API.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Content-Security-Policy", csp)
+	hd.Set("Referrer-Policy", "no-referrer")
+	if h.cfg.RedirectHTTP {
+		if r.TLS == nil {
+			http.Redirect(w, r, "https://"+r.Host+r.URL.RequestURI(), http.StatusMovedPermanently)
+			return
+		}
+		hd.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	if strings.HasPrefix(r.URL.Path, "/api/admin/") {
+		h.admin(w, r)
+		return
+	}
+	slug, path := h.route(r)
+	if slug == "" {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		hd.Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	h.mu.RLock()
+	sp := h.pages[slug]
+	var b *body
+	if sp != nil {
+		b = sp.bodies[path]
+	}
+	h.mu.RUnlock()
+	if b == nil {
+		http.NotFound(w, r)
+		return
+	}
+	hd.Set("Content-Type", b.ctype)
+	hd.Set("ETag", b.etag)
+	hd.Set("Cache-Control", "public, max-age=30")
+	hd.Set("Vary", "Accept-Encoding")
+	if strings.HasPrefix(path, "/api/") {
+		hd.Set("Access-Control-Allow-Origin", "*")
+	}
+	if r.Header.Get("If-None-Match") == b.etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	data := b.raw
+	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		hd.Set("Content-Encoding", "gzip")
+		data = b.gz
+	}
+	hd.Set("Content-Length", fmt.Sprint(len(data)))
+	if r.Method == http.MethodHead {
+		return
+	}
+	w.Write(data)
+}
+
+func acceptsGzip(ae string) bool {
+	for _, part := range strings.Split(ae, ",") {
+		name, params, _ := strings.Cut(part, ";")
+		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			continue
+		}
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			q, err := strconv.ParseFloat(v, 64)
+			return err == nil && q > 0
+		}
+		return true
+	}
+	return false
+}
+
+// route finds the page and the path within it.
+func (h *Handler) route(r *http.Request) (slug, path string) {
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/p/"); ok {
+		slug, path, _ = strings.Cut(rest, "/")
+		return slug, "/" + path
+	}
+	host := r.Host
+	if i := strings.LastIndexByte(host, ':'); i > 0 && !strings.Contains(host[i:], "]") {
+		host = host[:i]
+	}
+	if h.cfg.HostSuffix != "" {
+		if s, ok := strings.CutSuffix(strings.ToLower(host), h.cfg.HostSuffix); ok && validSlug(s) {
+			return s, r.URL.Path
+		}
+	}
+	return "", ""
+}
+
+func (h *Handler) authorized(r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		return false
+	}
+	good := 0
+	for _, t := range h.cfg.AdminTokens {
+		good |= subtle.ConstantTimeCompare([]byte(tok), []byte(t))
+	}
+	return good == 1
+}
+
+// admin serves the token-authenticated admin API:
+//
+//	PUT  /api/admin/pages/{slug}                           {"name","url","time_zone"}
+//	POST /api/admin/pages/{slug}/components                {"name","description","group","group_id","status"} → {"id"}
+//	PUT  /api/admin/pages/{slug}/components/{id}           {"status"}
+//	POST /api/admin/pages/{slug}/incidents                 NewIncident → {"id"}
+//	POST /api/admin/pages/{slug}/incidents/{id}/updates    {"status","body"}
+func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Cache-Control", "no-store")
+	fail := func(code int, msg string) {
+		w.WriteHeader(code)
+		json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	}
+	if !h.authorized(r) {
+		hd.Set("WWW-Authenticate", `Bearer realm="statuspage admin"`)
+		fail(http.StatusUnauthorized, "a valid bearer token is required")
+		return
+	}
+	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/admin/"), "/"), "/")
+	if len(parts) < 2 || parts[0] != "pages" {
+		fail(http.StatusNotFound, "unknown admin path")
+		return
+	}
+	slug := parts[1]
+	var in struct {
+		NewIncident
+		URL         string `json:"url"`
+		TimeZone    string `json:"time_zone"`
+		Description string `json:"description"`
+		Group       bool   `json:"group"`
+		GroupID     string `json:"group_id"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	if r.Body != nil && r.ContentLength != 0 {
+		if err := dec.Decode(&in); err != nil && !errors.Is(err, io.EOF) {
+			fail(http.StatusBadRequest, "invalid JSON: "+err.Error())
+			return
+		}
+	}
+	ctx := r.Context()
+	var err error
+	result := map[string]string{}
+	switch {
+	case r.Method == http.MethodPut && len(parts) == 2:
+		err = h.PutPage(ctx, slug, in.Name, in.URL, in.TimeZone)
+	case r.Method == http.MethodPost && len(parts) == 3 && parts[2] == "components":
+		result["id"], err = h.AddComponent(ctx, slug, Component{Name: in.Name, Description: in.Description, Group: in.Group,
+			GroupID: in.GroupID, Status: ComponentStatus(in.Status)})
+	case r.Method == http.MethodPut && len(parts) == 4 && parts[2] == "components":
+		err = h.SetComponentStatus(ctx, slug, parts[3], ComponentStatus(in.Status))
+	case r.Method == http.MethodPost && len(parts) == 3 && parts[2] == "incidents":
+		result["id"], err = h.CreateIncident(ctx, slug, in.NewIncident)
+	case r.Method == http.MethodPost && len(parts) == 5 && parts[2] == "incidents" && parts[4] == "updates":
+		err = h.AddUpdate(ctx, slug, parts[3], in.Status, in.Body)
+	default:
+		fail(http.StatusNotFound, "unknown admin path or method")
+		return
+	}
+	switch {
+	case errors.Is(err, ErrInvalid):
+		fail(http.StatusBadRequest, err.Error())
+	case errors.Is(err, ErrNotFound):
+		fail(http.StatusNotFound, err.Error())
+	case err != nil:
+		h.log().Error("statuspage: admin request failed", "path", r.URL.Path, "error", err)
+		fail(http.StatusInternalServerError, "internal error")
+	default:
+		json.NewEncoder(w).Encode(result)
+	}
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.cfg.Logger != nil {
+		return h.cfg.Logger
+	}
+	return slog.Default()
+}

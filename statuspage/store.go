@@ -1,0 +1,106 @@
+package statuspage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/opskit/opskit/internal/sqlstore"
+)
+
+// Store keeps pages in SQL (SQLite or PostgreSQL), one JSON document per
+// page: a page changes a few times a day and is always read whole.
+type Store struct{ db *sqlstore.DB }
+
+var migrations = []sqlstore.Migration{{Version: 1, SQL: `CREATE TABLE statuspage_pages (
+	slug TEXT PRIMARY KEY,
+	data TEXT NOT NULL,
+	version BIGINT NOT NULL
+)`}}
+
+// OpenStore migrates db to the status page schema (version 1).
+func OpenStore(ctx context.Context, db *sqlstore.DB) (*Store, error) {
+	if err := db.Migrate(ctx, "statuspage", migrations); err != nil {
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
+
+// Load returns a page.
+func (s *Store) Load(ctx context.Context, slug string) (*Page, error) {
+	var data string
+	err := s.db.QueryRowContext(ctx, `SELECT data FROM statuspage_pages WHERE slug = $1`, slug).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: page %q", ErrNotFound, slug)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("statuspage: load %s: %w", slug, err)
+	}
+	var p Page
+	if err := json.Unmarshal([]byte(data), &p); err != nil {
+		return nil, fmt.Errorf("statuspage: page %s: %w", slug, err)
+	}
+	return &p, nil
+}
+
+// Slugs lists the stored pages.
+func (s *Store) Slugs(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT slug FROM statuspage_pages ORDER BY slug`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var slug string
+		if err := rows.Scan(&slug); err != nil {
+			return nil, err
+		}
+		out = append(out, slug)
+	}
+	return out, rows.Err()
+}
+
+// Change loads a page, applies f and stores the result in one
+// transaction; create allows the page not to exist yet.
+func (s *Store) Change(ctx context.Context, slug string, create bool, f func(p *Page) error) (*Page, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var data string
+	var p Page
+	err = tx.QueryRowContext(ctx, `SELECT data FROM statuspage_pages WHERE slug = $1`, slug).Scan(&data)
+	exists := err == nil
+	switch {
+	case errors.Is(err, sql.ErrNoRows) && create:
+		p = Page{Slug: slug}
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("%w: page %q", ErrNotFound, slug)
+	case err != nil:
+		return nil, err
+	default:
+		if err := json.Unmarshal([]byte(data), &p); err != nil {
+			return nil, err
+		}
+	}
+	if err := f(&p); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(&p)
+	if err != nil {
+		return nil, err
+	}
+	if exists {
+		_, err = tx.ExecContext(ctx, `UPDATE statuspage_pages SET data = $1, version = version + 1 WHERE slug = $2`, string(b), slug)
+	} else {
+		_, err = tx.ExecContext(ctx, `INSERT INTO statuspage_pages (slug, data, version) VALUES ($1, $2, 1)`, slug, string(b))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("statuspage: store %s: %w", slug, err)
+	}
+	return &p, tx.Commit()
+}
