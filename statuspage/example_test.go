@@ -38,7 +38,9 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var st struct{ Status struct{ Indicator, Description string } }
+	var st struct {
+		Status struct{ Indicator, Description string }
+	}
 	json.NewDecoder(resp.Body).Decode(&st)
 	fmt.Println(st.Status.Indicator, "-", st.Status.Description)
 	// Output: minor - Partially Degraded Service

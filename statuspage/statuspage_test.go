@@ -114,7 +114,7 @@ func TestPagesEndToEnd(t *testing.T) {
 			}
 		}
 		var sum struct {
-			Status struct{ Indicator, Description string }
+			Status    struct{ Indicator, Description string }
 			Incidents []struct {
 				Status          string
 				IncidentUpdates []struct{ Status, Body string } `json:"incident_updates"`
