@@ -45,8 +45,9 @@ type Handler struct {
 }
 
 type servedPage struct {
-	page   *Page
-	bodies map[string]*body
+	page    *Page
+	bodies  map[string]*body
+	version int64
 }
 
 // New opens (and migrates) the store in db and loads every page.
@@ -61,15 +62,41 @@ func New(ctx context.Context, db *sqlstore.DB, cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	for _, s := range slugs {
-		p, err := st.Load(ctx, s)
+		p, v, err := st.load(ctx, s)
 		if err != nil {
 			return nil, err
 		}
-		if err := h.publish(p); err != nil {
+		if err := h.publish(p, v); err != nil {
 			return nil, err
 		}
 	}
 	return h, nil
+}
+
+// Reload picks up pages that another process (the opsd command line,
+// another daemon sharing PostgreSQL) changed in the store since they were
+// rendered. Call it periodically; unchanged pages cost one small query.
+func (h *Handler) Reload(ctx context.Context) error {
+	versions, err := h.store.versions(ctx)
+	if err != nil {
+		return err
+	}
+	for slug, v := range versions {
+		h.mu.RLock()
+		sp := h.pages[slug]
+		h.mu.RUnlock()
+		if sp != nil && sp.version == v {
+			continue
+		}
+		p, v, err := h.store.load(ctx, slug)
+		if err != nil {
+			return err
+		}
+		if err := h.publish(p, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (h *Handler) now() time.Time {
@@ -79,20 +106,22 @@ func (h *Handler) now() time.Time {
 	return time.Now()
 }
 
-func (h *Handler) publish(p *Page) error {
+func (h *Handler) publish(p *Page, version int64) error {
 	bodies, err := p.render(h.now())
 	if err != nil {
 		return fmt.Errorf("statuspage: render %s: %w", p.Slug, err)
 	}
 	h.mu.Lock()
-	h.pages[p.Slug] = &servedPage{page: p, bodies: bodies}
+	if old := h.pages[p.Slug]; old == nil || old.version <= version {
+		h.pages[p.Slug] = &servedPage{page: p, bodies: bodies, version: version}
+	}
 	h.mu.Unlock()
 	return nil
 }
 
 func (h *Handler) change(ctx context.Context, slug string, create bool, f func(p *Page, now time.Time) error) (*Page, error) {
 	now := h.now().UTC()
-	p, err := h.store.Change(ctx, slug, create, func(p *Page) error {
+	p, v, err := h.store.Change(ctx, slug, create, func(p *Page) error {
 		if err := f(p, now); err != nil {
 			return err
 		}
@@ -102,7 +131,7 @@ func (h *Handler) change(ctx context.Context, slug string, create bool, f func(p
 	if err != nil {
 		return nil, err
 	}
-	return p, h.publish(p)
+	return p, h.publish(p, v)
 }
 
 // PutPage creates page slug or changes its name, URL and time zone.
@@ -190,6 +219,9 @@ func (h *Handler) SetComponentStatus(ctx context.Context, slug, id string, statu
 
 // NewIncident is what CreateIncident needs.
 type NewIncident struct {
+	// ID, optional, lets the caller choose the incident's ID (12 characters
+	// of 0-9a-z), e.g. derived from its own incident number.
+	ID             string    `json:"id"`
 	Name           string    `json:"name"`
 	Status         string    `json:"status"` // default investigating (scheduled for maintenances)
 	Impact         string    `json:"impact"` // default minor (maintenance for maintenances)
@@ -225,8 +257,16 @@ func (h *Handler) CreateIncident(ctx context.Context, slug string, n NewIncident
 	case n.Maintenance && (n.ScheduledFor.IsZero() || !n.ScheduledUntil.After(n.ScheduledFor)):
 		return "", fmt.Errorf("%w: a maintenance needs scheduled_for before scheduled_until", ErrInvalid)
 	}
-	id := newID()
+	id := n.ID
+	if id == "" {
+		id = newID()
+	} else if !validID(id) {
+		return "", fmt.Errorf("%w: incident id %q: want 12 characters of 0-9a-z", ErrInvalid, id)
+	}
 	_, err := h.change(ctx, slug, false, func(p *Page, now time.Time) error {
+		if _, err := p.incident(id); err == nil {
+			return fmt.Errorf("%w: incident %s exists", ErrInvalid, id)
+		}
 		for _, c := range n.Components {
 			if _, err := p.component(c); err != nil {
 				return err
@@ -241,6 +281,18 @@ func (h *Handler) CreateIncident(ctx context.Context, slug string, n NewIncident
 		return nil
 	})
 	return id, err
+}
+
+func validID(id string) bool {
+	if len(id) != 12 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func markTimes(inc *Incident, now time.Time) {

@@ -265,3 +265,29 @@ func TestRollup(t *testing.T) {
 		}
 	}
 }
+
+func TestReloadSeesOtherWriters(t *testing.T) {
+	db := sqlstoretest.SQLite(t)
+	c := &clock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+	h1, h2 := newHandler(t, db, c), newHandler(t, db, c)
+	ctx := context.Background()
+	if err := h1.PutPage(ctx, "acme", "Acme", "https://acme.status.example.com", ""); err != nil {
+		t.Fatal(err)
+	}
+	if w := get(t, h2, "acme.status.example.com", "/api/v2/status.json"); w.Code != 404 {
+		t.Fatalf("h2 served a page it never loaded: %d", w.Code)
+	}
+	if err := h2.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h1.CreateIncident(ctx, "acme", statuspage.NewIncident{ID: "lb0000000042", Name: "Outage", Impact: "critical", Body: "Down."}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h1.CreateIncident(ctx, "acme", statuspage.NewIncident{ID: "lb0000000042", Name: "Again", Body: "x"}); err == nil {
+		t.Fatal("a duplicate incident ID was accepted")
+	}
+	h2.Reload(ctx)
+	if w := get(t, h2, "acme.status.example.com", "/api/v2/status.json"); !strings.Contains(w.Body.String(), `"indicator":"critical"`) {
+		t.Fatalf("after reload: %s", w.Body)
+	}
+}

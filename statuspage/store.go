@@ -30,19 +30,43 @@ func OpenStore(ctx context.Context, db *sqlstore.DB) (*Store, error) {
 
 // Load returns a page.
 func (s *Store) Load(ctx context.Context, slug string) (*Page, error) {
+	p, _, err := s.load(ctx, slug)
+	return p, err
+}
+
+func (s *Store) load(ctx context.Context, slug string) (*Page, int64, error) {
 	var data string
-	err := s.db.QueryRowContext(ctx, `SELECT data FROM statuspage_pages WHERE slug = $1`, slug).Scan(&data)
+	var version int64
+	err := s.db.QueryRowContext(ctx, `SELECT data, version FROM statuspage_pages WHERE slug = $1`, slug).Scan(&data, &version)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: page %q", ErrNotFound, slug)
+		return nil, 0, fmt.Errorf("%w: page %q", ErrNotFound, slug)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("statuspage: load %s: %w", slug, err)
+		return nil, 0, fmt.Errorf("statuspage: load %s: %w", slug, err)
 	}
 	var p Page
 	if err := json.Unmarshal([]byte(data), &p); err != nil {
-		return nil, fmt.Errorf("statuspage: page %s: %w", slug, err)
+		return nil, 0, fmt.Errorf("statuspage: page %s: %w", slug, err)
 	}
-	return &p, nil
+	return &p, version, nil
+}
+
+func (s *Store) versions(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT slug, version FROM statuspage_pages`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var slug string
+		var v int64
+		if err := rows.Scan(&slug, &v); err != nil {
+			return nil, err
+		}
+		out[slug] = v
+	}
+	return out, rows.Err()
 }
 
 // Slugs lists the stored pages.
@@ -64,35 +88,43 @@ func (s *Store) Slugs(ctx context.Context) ([]string, error) {
 }
 
 // Change loads a page, applies f and stores the result in one
-// transaction; create allows the page not to exist yet.
-func (s *Store) Change(ctx context.Context, slug string, create bool, f func(p *Page) error) (*Page, error) {
+// transaction; create allows the page not to exist yet. It returns the
+// page and its new version.
+func (s *Store) Change(ctx context.Context, slug string, create bool, f func(p *Page) error) (*Page, int64, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer tx.Rollback()
 	var data string
 	var p Page
-	err = tx.QueryRowContext(ctx, `SELECT data FROM statuspage_pages WHERE slug = $1`, slug).Scan(&data)
+	var version int64
+	if s.db.Dialect == sqlstore.Postgres {
+		// Serialise concurrent changes of one page across daemons.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "statuspage:"+slug); err != nil {
+			return nil, 0, err
+		}
+	}
+	err = tx.QueryRowContext(ctx, `SELECT data, version FROM statuspage_pages WHERE slug = $1`, slug).Scan(&data, &version)
 	exists := err == nil
 	switch {
 	case errors.Is(err, sql.ErrNoRows) && create:
 		p = Page{Slug: slug}
 	case errors.Is(err, sql.ErrNoRows):
-		return nil, fmt.Errorf("%w: page %q", ErrNotFound, slug)
+		return nil, 0, fmt.Errorf("%w: page %q", ErrNotFound, slug)
 	case err != nil:
-		return nil, err
+		return nil, 0, err
 	default:
 		if err := json.Unmarshal([]byte(data), &p); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	if err := f(&p); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	b, err := json.Marshal(&p)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if exists {
 		_, err = tx.ExecContext(ctx, `UPDATE statuspage_pages SET data = $1, version = version + 1 WHERE slug = $2`, string(b), slug)
@@ -100,7 +132,7 @@ func (s *Store) Change(ctx context.Context, slug string, create bool, f func(p *
 		_, err = tx.ExecContext(ctx, `INSERT INTO statuspage_pages (slug, data, version) VALUES ($1, $2, 1)`, slug, string(b))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("statuspage: store %s: %w", slug, err)
+		return nil, 0, fmt.Errorf("statuspage: store %s: %w", slug, err)
 	}
-	return &p, tx.Commit()
+	return &p, version + 1, tx.Commit()
 }
