@@ -25,6 +25,7 @@ type Config struct {
 	Signing SigningConfig  `yaml:"signing"`
 	Backups []BackupConfig `yaml:"backups"`
 	Logs    *LogsConfig    `yaml:"logs,omitempty"`
+	Status  *StatusConfig  `yaml:"status,omitempty"`
 	path    string         // where it was loaded from
 	dir     string         // its directory
 }
@@ -105,6 +106,25 @@ type RetentionConfig struct {
 	WithinMonthly   string `yaml:"within_monthly,omitempty"`
 	WithinYearly    string `yaml:"within_yearly,omitempty"`
 	TimeZone        string `yaml:"time_zone,omitempty"`
+}
+
+// StatusConfig serves per-instance status pages: SLUG+host_suffix, or
+// /p/SLUG/ on the daemon's address. The admin API (/api/admin/) takes the
+// bearer token stored in admin_token_file.
+type StatusConfig struct {
+	HostSuffix     string       `yaml:"host_suffix,omitempty"`
+	AdminTokenFile string       `yaml:"admin_token_file,omitempty"`
+	TLS            bool         `yaml:"tls,omitempty"` // served behind TLS: redirect HTTP, send HSTS
+	Pages          []StatusPage `yaml:"pages"`
+}
+
+// StatusPage is one instance's page and its components.
+type StatusPage struct {
+	Slug       string   `yaml:"slug"`
+	Name       string   `yaml:"name"`
+	URL        string   `yaml:"url,omitempty"`
+	TimeZone   string   `yaml:"time_zone,omitempty"`
+	Components []string `yaml:"components,omitempty"`
 }
 
 // LogsConfig prunes log files and Elasticsearch indices past their age,

@@ -105,10 +105,18 @@ func runDaemon(ctx context.Context, cfgPath string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	srv := &http.Server{Handler: d.mux, ReadHeaderTimeout: 10 * time.Second}
+	var root http.Handler = d.mux
+	if cfg.Status != nil {
+		sp, err := openStatus(ctx, cfg, store)
+		if err != nil {
+			return err
+		}
+		root = d.mountStatus(ctx, sp)
+	}
+	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "opsd: serving http://%s/ (jobs page, /healthz, /metrics); %d backup instances scheduled; Ctrl-C stops\n", ln.Addr(), len(w.instanceNames()))
+	fmt.Fprintf(stdout, "opsd: serving http://%s/ (jobs page, /healthz, /metrics, status pages under /p/); %d backup instances scheduled; Ctrl-C stops\n", ln.Addr(), len(w.instanceNames()))
 	c.Start()
 	var startWG sync.WaitGroup
 	for _, f := range atStart {

@@ -46,6 +46,9 @@ func cmdInit(args []string, stdout io.Writer) error {
 	if err := generateKey(filepath.Join(*dir, "keys", "demo"), "opskit instance demo", false); err != nil {
 		return err
 	}
+	if err := writeToken(filepath.Join(*dir, "keys", "status-admin.token")); err != nil {
+		return err
+	}
 	cfg := &Config{
 		Version: configVersion,
 		DataDir: "state",
@@ -62,6 +65,12 @@ func cmdInit(args []string, stdout io.Writer) error {
 			DrillSchedule: "0 5 * * 0",
 			RunAtStart:    true,
 		}},
+		Status: &StatusConfig{
+			HostSuffix:     ".status.localhost",
+			AdminTokenFile: "keys/status-admin.token",
+			Pages: []StatusPage{{Slug: "demo", Name: "Demo", URL: "http://127.0.0.1:8080/p/demo",
+				TimeZone: "Etc/UTC", Components: []string{"Web application", "API"}}},
+		},
 	}
 	if err := writeConfig(cfgPath, cfg); err != nil {
 		return err
@@ -71,6 +80,7 @@ func cmdInit(args []string, stdout io.Writer) error {
   encrypted to keys/demo.pub.asc, manifests signed with keys/opsd-signing.sec.asc.
   In production the instance's private key (keys/demo.sec.asc) belongs OFF this host,
   with whoever runs restores and drills: the backed-up host needs only public keys.
+  The demo status page will be at http://127.0.0.1:8080/p/demo/ (admin token: keys/status-admin.token).
 `, cfgPath, src, filepath.Join(*dir, "backups"))
 	return nil
 }

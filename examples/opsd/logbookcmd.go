@@ -16,6 +16,7 @@ import (
 
 	"github.com/opskit/opskit/internal/sqlstore"
 	"github.com/opskit/opskit/logbook"
+	"github.com/opskit/opskit/statuspage"
 )
 
 type multiFlag []string
@@ -65,6 +66,7 @@ func cmdLogbook(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	prevention := fs.String("prevention", "", "close: what we need to do to avoid it next time")
 	customer := fs.Bool("customer", false, "postmortem: the customer version (public entries, no names)")
 	asHTML := fs.Bool("html", false, "postmortem: HTML instead of Markdown")
+	publishPM := fs.Bool("publish", false, "postmortem: publish the customer version to the status pages")
 	asJSON := fs.Bool("json", false, "list: machine-readable output")
 	instance := fs.String("for", "", "list: only incidents affecting this instance")
 	if err := fs.Parse(reorder(args[1:])); err != nil {
@@ -82,6 +84,19 @@ func cmdLogbook(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer db.Close()
 	store, err := logbook.Open(ctx, db)
 	if err != nil {
+		return err
+	}
+	var pages *statuspage.Handler
+	if cfg.Status != nil {
+		if pages, err = openStatus(ctx, cfg, db); err != nil {
+			return err
+		}
+	}
+	announce := func(inc *logbook.Incident, status, text string) error {
+		published, err := publish(ctx, pages, inc, status, text)
+		if len(published) > 0 {
+			fmt.Fprintf(stdout, "published to the status page of %s\n", strings.Join(published, ", "))
+		}
 		return err
 	}
 	incidentID := func() (int64, error) {
@@ -108,7 +123,11 @@ func cmdLogbook(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		fmt.Fprintf(stdout, "incident %d opened: %s %s\n", id, s, inc.Title)
-		return nil
+		body := inc.WhatsGoingOn
+		if body == "" {
+			body = "We are investigating this issue."
+		}
+		return announce(inc, statuspage.Investigating, body)
 	case "note":
 		id, err := incidentID()
 		if err != nil {
@@ -119,7 +138,14 @@ func cmdLogbook(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		fmt.Fprintf(stdout, "entry %d added to incident %d\n", eid, id)
-		return nil
+		if !*public {
+			return nil
+		}
+		inc, err := store.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		return announce(inc, publicStatus(inc.Status), *text)
 	case "close":
 		id, err := incidentID()
 		if err != nil {
@@ -154,7 +180,7 @@ func cmdLogbook(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		fmt.Fprintf(stdout, "incident %d %s after %s\n", id, inc.Status, inc.Milestones.TimeToResolve().Round(time.Second))
-		return nil
+		return announce(inc, statuspage.Resolved, "This incident has been resolved.")
 	case "postmortem":
 		id, err := incidentID()
 		if err != nil {
@@ -177,8 +203,20 @@ func cmdLogbook(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return err
 		}
-		_, err = io.WriteString(stdout, out)
-		return err
+		if _, err := io.WriteString(stdout, out); err != nil {
+			return err
+		}
+		if *publishPM {
+			if !*customer {
+				return usagef("--publish needs --customer: only the customer version is published")
+			}
+			md, err := pm.Markdown()
+			if err != nil {
+				return err
+			}
+			return announce(inc, statuspage.Postmortem, md)
+		}
+		return nil
 	case "list":
 		f := logbook.Filter{Instance: *instance}
 		if *status != "" {

@@ -250,6 +250,40 @@ func TestDaemonServesHealthMetricsAndPage(t *testing.T) {
 	if code != 200 || strings.Contains(body, "<script>x") || !strings.Contains(body, "&lt;script&gt;") {
 		t.Fatalf("page not escaped: %d %s", code, body)
 	}
+	// Status pages are served beside the daemon's routes, by path and by host.
+	db, err := openStore(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sp, err := openStatus(context.Background(), cfg, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	root := httptest.NewServer(d.mountStatus(ctx, sp))
+	defer root.Close()
+	for _, host := range []string{"", "demo.status.localhost"} {
+		req, _ := http.NewRequest("GET", root.URL+"/", nil)
+		if host == "" {
+			req, _ = http.NewRequest("GET", root.URL+"/p/demo/api/v2/summary.json", nil)
+		} else {
+			req.Host = host
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), "Web application") {
+			t.Fatalf("status page via %q: %d %s", host, resp.StatusCode, b)
+		}
+	}
+	if resp, err := http.Get(root.URL + "/healthz"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("healthz behind the status mount: %v %v", resp, err)
+	}
 	// The scheduled cycle verified the backup it made.
 	list, err := inst.repo.List(context.Background())
 	if err != nil || len(list) != 1 || list[0].Verified.IsZero() {
@@ -345,7 +379,10 @@ func TestLogbookCommands(t *testing.T) {
 		}
 		return out
 	}
-	out := run("logbook", "new", "--title", "API errors for acme", "--severity", "SEV2", "--instance", "acme", "--public", "--what", "5xx on /items")
+	out := run("logbook", "new", "--title", "API errors for demo", "--severity", "SEV2", "--instance", "demo", "--public", "--what", "5xx on /items")
+	if !strings.Contains(out, "published to the status page of demo") {
+		t.Fatalf("new --public did not reach the status page: %s", out)
+	}
 	if !strings.HasPrefix(out, "incident 1 opened") {
 		t.Fatalf("new: %s", out)
 	}
@@ -355,6 +392,38 @@ func TestLogbookCommands(t *testing.T) {
 	out = run("logbook", "postmortem", "1", "--customer")
 	if !strings.Contains(out, "A connection pool was too small.") || !strings.Contains(out, "We are on it.") || strings.Contains(out, "pool too small") {
 		t.Fatalf("customer post-mortem:\n%s", out)
+	}
+	out = run("logbook", "postmortem", "1", "--customer", "--publish")
+	if !strings.Contains(out, "published to the status page of demo") {
+		t.Fatalf("postmortem --publish: %s", out)
+	}
+	// The status page shows the public story only, and the post-mortem.
+	c, err := loadConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := openStore(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sp, err := openStatus(context.Background(), c, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := sp.Page("demo")
+	if len(page.Incidents) != 1 {
+		t.Fatalf("status page incidents: %+v", page.Incidents)
+	}
+	si := page.Incidents[0]
+	var bodies []string
+	for _, u := range si.Updates {
+		bodies = append(bodies, u.Status+": "+u.Body)
+	}
+	joined := strings.Join(bodies, "\n")
+	if si.Status != "postmortem" || si.Impact != "major" || !strings.Contains(joined, "We are on it.") ||
+		strings.Contains(joined, "pool too small") || !strings.Contains(joined, "resolved: This incident has been resolved.") {
+		t.Fatalf("status page incident %s %s:\n%s", si.Status, si.Impact, joined)
 	}
 	out = run("logbook", "list", "--status", "resolved", "--json")
 	var list []map[string]any
