@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -289,5 +291,34 @@ func TestReloadSeesOtherWriters(t *testing.T) {
 	h2.Reload(ctx)
 	if w := get(t, h2, "acme.status.example.com", "/api/v2/status.json"); !strings.Contains(w.Body.String(), `"indicator":"critical"`) {
 		t.Fatalf("after reload: %s", w.Body)
+	}
+}
+
+func TestExport(t *testing.T) {
+	c := &clock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+	h := newHandler(t, sqlstoretest.SQLite(t), c)
+	ctx := context.Background()
+	h.PutPage(ctx, "acme", "Acme", "https://acme.status.example.com", "")
+	h.CreateIncident(ctx, "acme", statuspage.NewIncident{Name: "Slow API", Body: "Investigating."})
+	dir := t.TempDir()
+	files, err := h.Export(ctx, "acme", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 11 {
+		t.Fatalf("exported %v", files)
+	}
+	for _, f := range []string{"index.html", "api/v2/summary.json", "api/v2/scheduled-maintenances/upcoming.json", "history.atom"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		served := get(t, h, "acme.status.example.com", "/"+strings.TrimSuffix(f, "index.html"))
+		if !bytes.Equal(b, served.Body.Bytes()) {
+			t.Fatalf("%s differs from what is served", f)
+		}
+	}
+	if _, err := h.Export(ctx, "nosuch", dir); err == nil {
+		t.Fatal("exported a missing page")
 	}
 }
