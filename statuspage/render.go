@@ -2,7 +2,6 @@ package statuspage
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +10,8 @@ import (
 	"html/template"
 	"sort"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // The Statuspage v2 public JSON shapes, field for field.
@@ -125,7 +126,7 @@ func (p *Page) sortedComponents() []Component {
 	return cs
 }
 
-func (p *Page) jsonIncident(inc Incident) jsonIncident {
+func (p *Page) jsonIncident(inc Incident, all []jsonComponent) jsonIncident {
 	j := jsonIncident{ID: inc.ID, Name: inc.Name, Status: inc.Status, CreatedAt: ts(inc.Created), UpdatedAt: ts(inc.Updated),
 		MonitoringAt: optTS(inc.MonitoringAt), ResolvedAt: optTS(inc.ResolvedAt), Impact: inc.Impact,
 		Shortlink: p.URL + "/incidents/" + inc.ID, StartedAt: ts(inc.Started), PageID: p.ID,
@@ -137,7 +138,6 @@ func (p *Page) jsonIncident(inc Incident) jsonIncident {
 		j.IncidentUpdates = append(j.IncidentUpdates, jsonUpdate{ID: u.ID, Status: u.Status, Body: u.Body, IncidentID: inc.ID,
 			CreatedAt: ts(u.Created), UpdatedAt: ts(u.Created), DisplayAt: ts(u.Created), DeliverNotifications: true})
 	}
-	all := p.jsonComponents()
 	for _, id := range inc.Components {
 		for _, c := range all {
 			if c.ID == id {
@@ -153,12 +153,17 @@ func (p *Page) endpoints() (map[string]any, error) {
 	page := p.jsonPage()
 	ind := p.Rollup()
 	status := jsonStatus{ind.Indicator, ind.Description}
-	var all, unresolved, maint, upcoming, active, summaryMaint []jsonIncident
-	all, unresolved, maint, upcoming, active, summaryMaint = []jsonIncident{}, []jsonIncident{}, []jsonIncident{}, []jsonIncident{}, []jsonIncident{}, []jsonIncident{}
+	comps := p.jsonComponents()
+	all, unresolved, maint, upcoming, active, summaryMaint := []jsonIncident{}, []jsonIncident{}, []jsonIncident{}, []jsonIncident{}, []jsonIncident{}, []jsonIncident{}
 	for _, inc := range p.Incidents {
-		j := p.jsonIncident(inc)
 		if inc.Maintenance {
-			if len(maint) < 50 {
+			keep := len(maint) < 50
+			live := inc.Status == Scheduled || inc.Status == InProgress || inc.Status == Verifying
+			if !keep && !live {
+				continue
+			}
+			j := p.jsonIncident(inc, comps)
+			if keep {
 				maint = append(maint, j)
 			}
 			switch inc.Status {
@@ -171,14 +176,18 @@ func (p *Page) endpoints() (map[string]any, error) {
 			}
 			continue
 		}
-		if len(all) < 50 {
+		keep := len(all) < 50
+		if !keep && !inc.Unresolved() {
+			continue
+		}
+		j := p.jsonIncident(inc, comps)
+		if keep {
 			all = append(all, j)
 		}
 		if inc.Unresolved() {
 			unresolved = append(unresolved, j)
 		}
 	}
-	comps := p.jsonComponents()
 	return map[string]any{
 		"summary.json": map[string]any{"page": page, "status": status, "components": comps, "incidents": unresolved,
 			"scheduled_maintenances": summaryMaint},
@@ -200,9 +209,9 @@ type body struct {
 	etag  string
 }
 
-func newBody(ctype string, raw []byte) (*body, error) {
+func newBody(zw *gzip.Writer, ctype string, raw []byte) (*body, error) {
 	var b bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	zw.Reset(&b)
 	zw.Write(raw)
 	if err := zw.Close(); err != nil {
 		return nil, err
@@ -215,6 +224,7 @@ func newBody(ctype string, raw []byte) (*body, error) {
 // request is a map lookup and a write.
 func (p *Page) render(now time.Time) (map[string]*body, error) {
 	out := map[string]*body{}
+	zw, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression) // reused: its state is most of the cost
 	eps, err := p.endpoints()
 	if err != nil {
 		return nil, err
@@ -224,7 +234,7 @@ func (p *Page) render(now time.Time) (map[string]*body, error) {
 		if err != nil {
 			return nil, err
 		}
-		if out["/api/v2/"+path], err = newBody("application/json", raw); err != nil {
+		if out["/api/v2/"+path], err = newBody(zw, "application/json", raw); err != nil {
 			return nil, err
 		}
 	}
@@ -232,21 +242,21 @@ func (p *Page) render(now time.Time) (map[string]*body, error) {
 	if err != nil {
 		return nil, err
 	}
-	if out["/"], err = newBody("text/html; charset=utf-8", html); err != nil {
+	if out["/"], err = newBody(zw, "text/html; charset=utf-8", html); err != nil {
 		return nil, err
 	}
 	atom, err := p.atom()
 	if err != nil {
 		return nil, err
 	}
-	if out["/history.atom"], err = newBody("application/atom+xml", atom); err != nil {
+	if out["/history.atom"], err = newBody(zw, "application/atom+xml", atom); err != nil {
 		return nil, err
 	}
 	rss, err := p.rss()
 	if err != nil {
 		return nil, err
 	}
-	if out["/history.rss"], err = newBody("application/rss+xml", rss); err != nil {
+	if out["/history.rss"], err = newBody(zw, "application/rss+xml", rss); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -372,6 +382,9 @@ type atomEntry struct {
 	} `xml:"content"`
 }
 
+// feedItems is how many recent incidents the feeds carry.
+const feedItems = 50
+
 func incidentText(inc Incident) string {
 	var b bytes.Buffer
 	for _, u := range inc.Updates {
@@ -382,7 +395,7 @@ func incidentText(inc Incident) string {
 
 func (p *Page) atom() ([]byte, error) {
 	f := atomFeed{ID: p.URL + "/history", Title: p.Name + " status history", Updated: p.Updated.UTC().Format(time.RFC3339), Link: atomLink{Href: p.URL}}
-	for _, inc := range p.Incidents {
+	for _, inc := range p.Incidents[:min(len(p.Incidents), feedItems)] {
 		e := atomEntry{ID: p.URL + "/incidents/" + inc.ID, Title: inc.Name, Updated: inc.Updated.UTC().Format(time.RFC3339),
 			Link: atomLink{Href: p.URL + "/incidents/" + inc.ID, Rel: "alternate"}}
 		e.Content.Type, e.Content.Body = "text", incidentText(inc)
@@ -413,7 +426,7 @@ type rssItem struct {
 func (p *Page) rss() ([]byte, error) {
 	f := rssFeed{Version: "2.0"}
 	f.Channel.Title, f.Channel.Link, f.Channel.Description = p.Name+" status history", p.URL, "Incidents and maintenance of "+p.Name
-	for _, inc := range p.Incidents {
+	for _, inc := range p.Incidents[:min(len(p.Incidents), feedItems)] {
 		f.Channel.Items = append(f.Channel.Items, rssItem{Title: inc.Name, Link: p.URL + "/incidents/" + inc.ID, GUID: p.URL + "/incidents/" + inc.ID,
 			PubDate: inc.Created.UTC().Format(time.RFC1123Z), Description: incidentText(inc)})
 	}
