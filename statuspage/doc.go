@@ -30,5 +30,8 @@
 // Pages are stored in SQL through internal/sqlstore (SQLite or PostgreSQL,
 // schema version 1).
 //
-// Not yet: email and webhook subscriptions, uptime bars, static export.
+// [Handler.Export] writes a page as static files, to publish on hosting that
+// does not share the fate of the infrastructure it reports on.
+//
+// Not yet: email and webhook subscriptions, 90-day uptime bars.
 package statuspage
