@@ -345,12 +345,21 @@ func (h *Handler) Page(slug string) (Page, error) {
 
 const csp = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+// Shared header values; net/http only reads them.
+var (
+	cacheControl = []string{"public, max-age=30"}
+	varyAE       = []string{"Accept-Encoding"}
+	anyOrigin    = []string{"*"}
+	gzipEnc      = []string{"gzip"}
+	secHeaders   = [][2][]string{{{"X-Content-Type-Options"}, {"nosniff"}}, {{"Content-Security-Policy"}, {csp}}, {{"Referrer-Policy"}, {"no-referrer"}}}
+)
+
 // ServeHTTP serves pages and the admin API.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Content-Security-Policy", csp)
-	hd.Set("Referrer-Policy", "no-referrer")
+	for _, kv := range secHeaders {
+		hd[kv[0][0]] = kv[1]
+	}
 	if h.cfg.RedirectHTTP {
 		if r.TLS == nil {
 			http.Redirect(w, r, "https://"+r.Host+r.URL.RequestURI(), http.StatusMovedPermanently)
@@ -383,23 +392,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	hd.Set("Content-Type", b.ctype)
-	hd.Set("ETag", b.etag)
-	hd.Set("Cache-Control", "public, max-age=30")
-	hd.Set("Vary", "Accept-Encoding")
+	// The header values are shared, pre-built slices (see body).
+	hd["Content-Type"] = b.hType
+	hd["Etag"] = b.hETag
+	hd["Cache-Control"] = cacheControl
+	hd["Vary"] = varyAE
 	if strings.HasPrefix(path, "/api/") {
-		hd.Set("Access-Control-Allow-Origin", "*")
+		hd["Access-Control-Allow-Origin"] = anyOrigin
 	}
 	if r.Header.Get("If-None-Match") == b.etag {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	data := b.raw
+	data, length := b.raw, b.hRawLen
 	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		hd.Set("Content-Encoding", "gzip")
-		data = b.gz
+		hd["Content-Encoding"] = gzipEnc
+		data, length = b.gz, b.hGzLen
 	}
-	hd.Set("Content-Length", fmt.Sprint(len(data)))
+	hd["Content-Length"] = length
 	if r.Method == http.MethodHead {
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html/template"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -207,6 +208,8 @@ type body struct {
 	raw   []byte
 	gz    []byte
 	etag  string
+	// Header values, built once: a request then allocates nothing for them.
+	hType, hETag, hRawLen, hGzLen []string
 }
 
 func newBody(zw *gzip.Writer, ctype string, raw []byte) (*body, error) {
@@ -217,7 +220,9 @@ func newBody(zw *gzip.Writer, ctype string, raw []byte) (*body, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(raw)
-	return &body{ctype: ctype, raw: raw, gz: b.Bytes(), etag: `"` + hex.EncodeToString(sum[:8]) + `"`}, nil
+	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
+	return &body{ctype: ctype, raw: raw, gz: b.Bytes(), etag: etag, hType: []string{ctype}, hETag: []string{etag},
+		hRawLen: []string{strconv.Itoa(len(raw))}, hGzLen: []string{strconv.Itoa(b.Len())}}, nil
 }
 
 // render builds every response of a page once per change, so that a

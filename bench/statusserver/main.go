@@ -22,6 +22,7 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8099", "listen address")
+	every := flag.Duration("check-interval", 100*time.Millisecond, "how often the simulated check changes a component (0: never)")
 	flag.Parse()
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "statusserver")
@@ -65,9 +66,12 @@ func main() {
 	h.CreateIncident(ctx, "bench", statuspage.NewIncident{Name: "Database upgrade", Maintenance: true, Body: "Writes pause briefly.",
 		ScheduledFor: now.Add(48 * time.Hour), ScheduledUntil: now.Add(49 * time.Hour)})
 	go func() {
+		if *every <= 0 {
+			return
+		}
 		statuses := []statuspage.ComponentStatus{statuspage.DegradedPerformance, statuspage.Operational}
 		for i := 0; ; i++ {
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(*every)
 			h.SetComponentStatus(ctx, "bench", comps[i%len(comps)], statuses[i%2])
 		}
 	}()
