@@ -322,3 +322,35 @@ func TestExport(t *testing.T) {
 		t.Fatal("exported a missing page")
 	}
 }
+
+// FuzzAdminAPI: whatever a client sends, the admin API answers 200, 400
+// or 404 and the public JSON stays valid.
+func FuzzAdminAPI(f *testing.F) {
+	f.Add("POST", "/api/admin/pages/acme/incidents", `{"name":"x","body":"y","impact":"major"}`)
+	f.Add("PUT", "/api/admin/pages/acme/components/abc", `{"status":"major_outage"}`)
+	f.Add("POST", "/api/admin/pages/acme/incidents", `{"name":"m","body":"b","maintenance":true,"scheduled_for":"2026-01-01T00:00:00Z","scheduled_until":"2025-01-01T00:00:00Z"}`)
+	f.Add("PUT", "/api/admin/pages/acme", `{"time_zone":"Mars/Olympus"}`)
+	c := &clock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+	h, err := statuspage.New(context.Background(), sqlstoretest.SQLite(f), statuspage.Config{HostSuffix: ".s", AdminTokens: []string{token}, Now: c.now})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h.PutPage(context.Background(), "acme", "Acme", "https://acme.s", "")
+	f.Fuzz(func(t *testing.T, method, path, body string) {
+		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \t\r\n?#%") {
+			return
+		}
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		r.Method, r.URL.Path = method, path
+		r.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code >= 500 {
+			t.Fatalf("%s %s %q: %d %s", method, path, body, w.Code, w.Body)
+		}
+		var v map[string]any
+		if err := json.Unmarshal(get(t, h, "acme.s", "/api/v2/summary.json").Body.Bytes(), &v); err != nil {
+			t.Fatalf("summary.json no longer parses: %v", err)
+		}
+	})
+}

@@ -437,3 +437,25 @@ func TestLogbookCommands(t *testing.T) {
 		t.Fatalf("note on a missing incident: exit %d", code)
 	}
 }
+
+// FuzzLoadConfig: any opsd.yaml is either accepted as valid or refused
+// with an error; it never crashes the daemon.
+func FuzzLoadConfig(f *testing.F) {
+	f.Add("version: 1\ndata_dir: s\nsigning: {private_key: a, public_key: b}\nbackups:\n  - instance: demo\n    source: {dir: x}\n    encrypt_to: [k]\n    transport: {type: local, path: b}\n")
+	f.Add("version: 1\nbackups: [{instance: '../x'}]\n")
+	f.Add("version: 1\ndata_dir: s\nsigning: {private_key: a, public_key: b}\nlogs: {files: [{name: w, globs: ['*'], max_age: 3w}]}\n")
+	f.Add("{")
+	f.Fuzz(func(t *testing.T, text string) {
+		p := filepath.Join(t.TempDir(), "opsd.yaml")
+		os.WriteFile(p, []byte(text), 0o600)
+		cfg, err := loadConfig(p)
+		if err != nil {
+			return
+		}
+		for _, b := range cfg.Backups {
+			if strings.Contains(b.Instance, "/") || strings.Contains(b.Instance, "..") {
+				t.Fatalf("instance name %q accepted", b.Instance)
+			}
+		}
+	})
+}
