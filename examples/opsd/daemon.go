@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -55,11 +54,7 @@ func runDaemon(ctx context.Context, cfgPath string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer w.Close()
-	storeDSN := cfg.Store
-	if storeDSN == "" {
-		storeDSN = filepath.Join(cfg.abs(cfg.DataDir), "opsd.db")
-	}
-	store, err := sqlstore.Open(ctx, storeDSN)
+	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
