@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(openssh-server openssh-client rsync gnupg zstd postgresql
-  default-jre-headless maven chromium chromium-driver fonts-dejavu-core python3 procps util-linux)
+  default-jre-headless maven chromium chromium-driver fonts-dejavu-core python3 procps util-linux e2fsprogs wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
