@@ -33,5 +33,9 @@
 // [Handler.Export] writes a page as static files, to publish on hosting that
 // does not share the fate of the infrastructure it reports on.
 //
-// Not yet: email and webhook subscriptions, 90-day uptime bars.
+// The HTML shows 90 days of history per component: a bar per day, coloured
+// by the worst status of that day and named in its title, with a text
+// summary for screen readers ([Component.History]).
+//
+// Not yet: email and webhook subscriptions.
 package statuspage

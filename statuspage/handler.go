@@ -212,6 +212,7 @@ func (h *Handler) SetComponentStatus(ctx context.Context, slug, id string, statu
 		if c.Status != status {
 			c.Status, c.Updated = status, now
 		}
+		c.record(status, now, p.location())
 		return nil
 	})
 	return err

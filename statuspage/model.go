@@ -97,6 +97,40 @@ type Component struct {
 	Status      ComponentStatus
 	Created     time.Time
 	Updated     time.Time
+	// History holds the worst status of each of the last UptimeDays days
+	// (in the page's zone) on which the component was not operational;
+	// days not listed were operational.
+	History []Day
+}
+
+// Day is a component's worst status on a calendar day.
+type Day struct {
+	Date  string // 2006-01-02 in the page's zone
+	Worst ComponentStatus
+}
+
+// UptimeDays is how many days of history a page shows.
+const UptimeDays = 90
+
+var severity = map[ComponentStatus]int{Operational: 0, UnderMaintenance: 1, DegradedPerformance: 2, PartialOutage: 3, MajorOutage: 4}
+
+// record notes status s at time t (in loc) in the component's history.
+func (c *Component) record(s ComponentStatus, t time.Time, loc *time.Location) {
+	if s == Operational {
+		return
+	}
+	date := t.In(loc).Format("2006-01-02")
+	if n := len(c.History); n > 0 && c.History[n-1].Date == date {
+		if severity[s] > severity[c.History[n-1].Worst] {
+			c.History[n-1].Worst = s
+		}
+		return
+	}
+	c.History = append(c.History, Day{Date: date, Worst: s})
+	cutoff := t.In(loc).AddDate(0, 0, -UptimeDays).Format("2006-01-02")
+	for len(c.History) > 0 && c.History[0].Date <= cutoff {
+		c.History = c.History[1:]
+	}
 }
 
 // Incident is an incident or, with Maintenance set, a scheduled maintenance.

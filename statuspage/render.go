@@ -270,11 +270,49 @@ func (p *Page) render(now time.Time) (map[string]*body, error) {
 type htmlView struct {
 	Page        *Page
 	Status      Indicator
-	Components  []Component
+	Components  []htmlComponent
 	Active      []htmlIncident
 	Maintenance []htmlIncident
 	History     []htmlIncident
 	Updated     htmlTime
+}
+
+type htmlComponent struct {
+	Component
+	Bars    []htmlBar // oldest first, UptimeDays of them
+	BadDays int
+}
+
+type htmlBar struct {
+	Class string // status class, "" for operational
+	Title string // "2026-11-20: Partial outage", only for bad days
+}
+
+// bars lays out the last UptimeDays days of a component, ending today.
+func (p *Page) bars(c Component, now time.Time) ([]htmlBar, int) {
+	loc := p.location()
+	worst := make(map[string]ComponentStatus, len(c.History))
+	for _, d := range c.History {
+		worst[d.Date] = d.Worst
+	}
+	if severity[c.Status] > 0 {
+		today := now.In(loc).Format("2006-01-02")
+		if severity[c.Status] > severity[worst[today]] {
+			worst[today] = c.Status
+		}
+	}
+	bars := make([]htmlBar, UptimeDays)
+	bad := 0
+	day := now.In(loc)
+	for i := UptimeDays - 1; i >= 0; i-- {
+		date := day.Format("2006-01-02")
+		if s, ok := worst[date]; ok && s != Operational {
+			bars[i] = htmlBar{Class: string(s), Title: date + ": " + s.Label()}
+			bad++
+		}
+		day = day.AddDate(0, 0, -1)
+	}
+	return bars, bad
 }
 
 type htmlIncident struct {
@@ -303,7 +341,14 @@ func (p *Page) htmlIncident(inc Incident) htmlIncident {
 }
 
 func (p *Page) html(now time.Time) ([]byte, error) {
-	v := htmlView{Page: p, Status: p.Rollup(), Components: p.sortedComponents(), Updated: p.htmlTime(p.Updated)}
+	v := htmlView{Page: p, Status: p.Rollup(), Updated: p.htmlTime(p.Updated)}
+	for _, c := range p.sortedComponents() {
+		hc := htmlComponent{Component: c}
+		if !c.Group {
+			hc.Bars, hc.BadDays = p.bars(c, now)
+		}
+		v.Components = append(v.Components, hc)
+	}
 	for _, inc := range p.Incidents {
 		switch {
 		case inc.Maintenance && (inc.Status == Scheduled || inc.Status == InProgress || inc.Status == Verifying):
@@ -337,7 +382,10 @@ h1{font-size:1.6rem}h2{font-size:1.25rem;border-bottom:1px solid var(--line);pad
 .banner{padding:1rem;border:2px solid currentColor;border-radius:.5rem;font-weight:600}
 .s-none,.s-operational{color:var(--ok)}.s-minor,.s-degraded_performance{color:var(--minor)}
 .s-major,.s-critical,.s-partial_outage,.s-major_outage{color:var(--major)}.s-maintenance,.s-under_maintenance{color:var(--maint)}
-ul.components{list-style:none;padding:0}ul.components li{display:flex;justify-content:space-between;padding:.5rem 0;border-bottom:1px solid var(--line)}
+ul.components{list-style:none;padding:0}ul.components>li{padding:.5rem 0;border-bottom:1px solid var(--line)}
+.row{display:flex;justify-content:space-between}
+ol.bars{display:flex;gap:1px;list-style:none;padding:0;margin:.3rem 0 0;height:1.4rem}ol.bars li{flex:1;background:var(--ok);opacity:.8}
+ol.bars li.degraded_performance{background:var(--minor)}ol.bars li.partial_outage,ol.bars li.major_outage{background:var(--major)}ol.bars li.under_maintenance{background:var(--maint)}
 .child{padding-left:1.5rem!important}.muted{color:var(--muted)}article{margin:1rem 0}
 a{color:inherit}
 </style></head>
@@ -349,7 +397,8 @@ a{color:inherit}
 {{range $i, $u := .Updates}}<p><strong>{{$u.Status}}</strong> — {{$u.Body}} <span class="muted"><time datetime="{{(idx $inc.UpdateTime $i).ISO}}">{{(idx $inc.UpdateTime $i).Local}}</time></span></p>{{end}}
 </article>{{end}}</section>{{end}}
 <section aria-labelledby="components"><h2 id="components">Components</h2>
-<ul class="components">{{range .Components}}<li{{if .GroupID}} class="child"{{end}}><span>{{.Name}}{{if .Description}} <span class="muted">— {{.Description}}</span>{{end}}</span><span class="s-{{.Status}}">{{label .Status}}</span></li>{{end}}</ul>
+<ul class="components">{{range .Components}}<li{{if .GroupID}} class="child"{{end}}><div class="row"><span>{{.Name}}{{if .Description}} <span class="muted">— {{.Description}}</span>{{end}}</span><span class="s-{{.Status}}">{{label .Status}}</span></div>
+{{- if .Bars}}<ol class="bars" aria-label="Last 90 days: {{.BadDays}} with problems">{{range .Bars}}<li{{if .Class}} class="{{.Class}}" title="{{.Title}}"{{end}}></li>{{end}}</ol>{{end}}</li>{{end}}</ul>
 </section>
 {{if .Maintenance}}<section aria-labelledby="maint"><h2 id="maint">Scheduled maintenance</h2>
 {{range .Maintenance}}<article><h3>{{.Name}}</h3>

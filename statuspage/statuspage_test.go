@@ -354,3 +354,41 @@ func FuzzAdminAPI(f *testing.F) {
 		}
 	})
 }
+
+func TestUptimeBars(t *testing.T) {
+	c := &clock{t: time.Date(2026, 8, 1, 10, 0, 0, 0, time.UTC)}
+	h := newHandler(t, sqlstoretest.SQLite(t), c)
+	ctx := context.Background()
+	h.PutPage(ctx, "acme", "Acme", "https://acme.status.example.com", "Europe/Paris")
+	api, _ := h.AddComponent(ctx, "acme", statuspage.Component{Name: "API"})
+	set := func(s statuspage.ComponentStatus) {
+		if err := h.SetComponentStatus(ctx, "acme", api, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(statuspage.PartialOutage) // 2026-08-01: 92 days before the page below, outside its window
+	set(statuspage.Operational)
+	c.t = time.Date(2026, 10, 20, 9, 0, 0, 0, time.UTC)
+	set(statuspage.DegradedPerformance)
+	set(statuspage.MajorOutage) // the worst of the day wins
+	set(statuspage.Operational)
+	c.t = time.Date(2026, 10, 31, 23, 30, 0, 0, time.UTC) // already Nov 1 in Paris
+	set(statuspage.UnderMaintenance)
+	set(statuspage.Operational)
+	page := html.UnescapeString(get(t, h, "acme.status.example.com", "/").Body.String())
+	if !strings.Contains(page, `title="2026-10-20: Major outage"`) || !strings.Contains(page, `title="2026-11-01: Under maintenance"`) ||
+		!strings.Contains(page, "Last 90 days: 2 with problems") || strings.Contains(page, "2026-08-01") {
+		t.Fatalf("bars:\n%s", page)
+	}
+	if n := strings.Count(page, "<li"); n < 90 {
+		t.Fatalf("%d bars, want 90", n)
+	}
+	// 90 days later the old days have left the window.
+	c.t = c.t.AddDate(0, 0, 91)
+	set(statuspage.DegradedPerformance)
+	set(statuspage.Operational)
+	p, _ := h.Page("acme")
+	if len(p.Components[0].History) != 1 {
+		t.Fatalf("history kept %v", p.Components[0].History)
+	}
+}
