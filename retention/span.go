@@ -83,7 +83,8 @@ var ErrBadSpan = errors.New("retention: bad span")
 // --keep-within), w (weeks of 7 days), d (days), h (hours). Examples: "2d",
 // "13m", "1y2m3d4h", "8w". Text with seconds, or hours followed by minutes
 // ("90s", "36h30m"), is read as a Go duration (time.ParseDuration) instead.
-// Zero, negative and empty spans are errors matching ErrBadSpan: a rule that
+// Zero, negative, empty and over-10000-year spans are errors matching
+// ErrBadSpan: a rule that
 // is not set is left out instead.
 func ParseSpan(text string) (Span, error) {
 	orig := text
@@ -156,5 +157,13 @@ func ParseSpan(text string) (Span, error) {
 	if s.IsZero() {
 		return bad("zero")
 	}
+	// Nothing is kept for ten thousand years; the bound also keeps String's
+	// output (weeks print as days) readable by ParseSpan.
+	if s.Years > maxSpanYears || s.Months > 12*maxSpanYears || s.Days > 366*maxSpanYears {
+		return bad("longer than 10000 years")
+	}
 	return s, nil
 }
+
+// maxSpanYears bounds every part of a parsed Span.
+const maxSpanYears = 10000
