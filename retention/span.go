@@ -84,8 +84,7 @@ var ErrBadSpan = errors.New("retention: bad span")
 // "13m", "1y2m3d4h", "8w". Text with seconds, or hours followed by minutes
 // ("90s", "36h30m"), is read as a Go duration (time.ParseDuration) instead.
 // Zero, negative, empty and over-10000-year spans are errors matching
-// ErrBadSpan: a rule that
-// is not set is left out instead.
+// ErrBadSpan: a rule that is not set is left out instead.
 func ParseSpan(text string) (Span, error) {
 	orig := text
 	bad := func(why string) (Span, error) {
