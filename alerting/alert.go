@@ -67,3 +67,15 @@ func (a Alert) Resolved(now time.Time) bool { return !a.EndsAt.IsZero() && !a.En
 type Notifier interface {
 	Notify(ctx context.Context, alerts ...Alert) error
 }
+
+// Status is "firing" or "resolved" at now, the words Alertmanager's
+// webhook and most receivers use.
+func (a Alert) Status(now time.Time) string {
+	if a.Resolved(now) {
+		return "resolved"
+	}
+	return "firing"
+}
+
+// Name returns the "alertname" label.
+func (a Alert) Name() string { return a.Labels["alertname"] }
