@@ -43,13 +43,13 @@ func (l Labels) Fingerprint() string {
 
 // Alert is something that needs (or needed) a person's attention.
 type Alert struct {
-	Labels      Labels            // identity; "alertname" names what fired
-	Annotations map[string]string // free text: "summary", "description", "runbook_url"
-	Severity    Severity
-	Summary     string    // one line for a phone screen
-	StartsAt    time.Time // when the condition began
-	EndsAt      time.Time // zero while firing; set when resolved
-	Source      string    // what produced it: "check", "logrule", "falco", "ossec", "alertmanager"
+	Labels      Labels            `json:"labels"`                // identity; "alertname" names what fired
+	Annotations map[string]string `json:"annotations,omitempty"` // free text: "description", "runbook_url"
+	Severity    Severity          `json:"severity,omitempty"`
+	Summary     string            `json:"summary,omitempty"` // one line for a phone screen
+	StartsAt    time.Time         `json:"startsAt"`          // when the condition began
+	EndsAt      time.Time         `json:"endsAt"`            // zero while firing; set when resolved
+	Source      string            `json:"source,omitempty"`  // what produced it: "check", "logrule", "falco", "ossec", "alertmanager"
 }
 
 // Fingerprint identifies the alert by its labels.
