@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -141,6 +142,9 @@ type SMTPConfig struct {
 	// Username and Password are the only credentials AUTH PLAIN accepts;
 	// when Username is set, MAIL FROM requires authentication.
 	Username, Password string
+	// NoTLS makes the server offer no STARTTLS, like a misconfigured or
+	// downgraded server.
+	NoTLS bool
 }
 
 // SMTPReceiver is a real SMTP server (github.com/emersion/go-smtp) on
@@ -151,6 +155,7 @@ type SMTPReceiver struct {
 	cfg       SMTPConfig
 	srv       *smtp.Server
 	addr      *net.TCPAddr
+	ln        net.Listener
 	pool      *x509.CertPool
 	closeOnce sync.Once
 }
@@ -167,13 +172,19 @@ func NewSMTPReceiver(t testing.TB, cfg SMTPConfig) *SMTPReceiver {
 		return &session{r: r}, nil
 	}))
 	r.srv.Domain = "localhost"
-	r.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	r.srv.ErrorLog = log.New(io.Discard, "", 0) // clients that hang up are part of the tests
+	if !cfg.NoTLS {
+		r.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	} else {
+		r.srv.AllowInsecureAuth = true // offer AUTH anyway: the client must refuse it
+	}
 	r.srv.MaxMessageBytes = 10 << 20
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("alertingtest: listen: %v", err)
 	}
 	r.addr = l.Addr().(*net.TCPAddr)
+	r.ln = l
 	go r.srv.Serve(l)
 	t.Cleanup(r.Close)
 	return r
@@ -192,6 +203,7 @@ func (r *SMTPReceiver) RootCAs() *x509.CertPool { return r.pool }
 func (r *SMTPReceiver) Close() {
 	r.closeOnce.Do(func() {
 		r.release()
+		r.ln.Close() // Serve may not have registered it with srv yet
 		r.srv.Close()
 	})
 }
