@@ -322,10 +322,10 @@ func TestNightsAndWeekendsSchedule(t *testing.T) {
 		at         string
 		off, inOff bool
 	}{
-		{"2026-03-02T10:00:00+01:00", false, true}, // Monday morning
-		{"2026-03-02T19:00:00+01:00", true, false}, // Monday 19:00 starts the night
-		{"2026-03-03T07:59:59+01:00", true, false}, // Tuesday before 8: Monday's night
-		{"2026-03-07T12:00:00+01:00", true, false}, // Saturday
+		{"2026-03-02T10:00:00+01:00", false, true},  // Monday morning
+		{"2026-03-02T19:00:00+01:00", true, false},  // Monday 19:00 starts the night
+		{"2026-03-03T07:59:59+01:00", true, false},  // Tuesday before 8: Monday's night
+		{"2026-03-07T12:00:00+01:00", true, false},  // Saturday
 		{"2026-03-09T07:00:00+01:00", false, false}, // Monday 07:00: Sunday's day ended at midnight, Monday's night starts 19:00
 		{"2026-03-29T03:30:00+02:00", true, false},  // Sunday, DST change in Paris
 		{"2026-03-30T07:30:00+02:00", false, false}, // Monday after DST
@@ -387,7 +387,7 @@ func TestSilenceAndMaintenancePauseEscalation(t *testing.T) {
 	}
 	f.step(time.Second)
 	f.expect("l1", "L1[HostDown/db1:F]")
-	f.expect("l2")                        // paused time does not count towards level 2
+	f.expect("l2")                         // paused time does not count towards level 2
 	f.step(10*time.Minute - 5*time.Minute) // 5 of the 10 minutes ran before the pause
 	f.expect("l2", "L2[HostDown/db1:F]")
 	if len(f.m.Silences()) != 0 {
