@@ -44,7 +44,7 @@ func TestPageInChromium(t *testing.T) {
 	ctx := context.Background()
 	h.PutPage(ctx, "acme", "Acme", "https://acme.status.example.com", "Europe/Paris")
 	api, _ := h.AddComponent(ctx, "acme", statuspage.Component{Name: "API"})
-	h.SetComponentStatus(ctx, "acme", api, statuspage.PartialOutage)
+	h.SetComponentStatus(ctx, "acme", api, statuspage.PartialOutage, "")
 	h.CreateIncident(ctx, "acme", statuspage.NewIncident{Name: "Errors", Impact: "major",
 		Body: `Investigating <script>document.title="pwned"</script><img src=x onerror=alert(1)>`})
 	srv := httptest.NewServer(h)

@@ -29,7 +29,7 @@ func Example() {
 	}
 	h.PutPage(ctx, "acme", "Acme", "https://acme.status.example.com", "Europe/Paris")
 	api, _ := h.AddComponent(ctx, "acme", statuspage.Component{Name: "API"})
-	h.SetComponentStatus(ctx, "acme", api, statuspage.DegradedPerformance) // a failing check
+	h.SetComponentStatus(ctx, "acme", api, statuspage.DegradedPerformance, "p99 latency 2.3 s > 1 s") // a failing check
 
 	srv := httptest.NewServer(h)
 	defer srv.Close()

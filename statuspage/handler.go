@@ -3,6 +3,7 @@ package statuspage
 import (
 	"context"
 	"crypto/subtle"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,26 @@ type Config struct {
 	// RedirectHTTP sends plain HTTP requests to https:// and adds HSTS to
 	// TLS responses; set it when the page is served over TLS.
 	RedirectHTTP bool
+	// SubscriptionKey signs the confirm and unsubscribe links of
+	// subscriptions (HMAC-SHA256; use 32 random bytes, kept like a
+	// password: whoever has it can forge links). Without it there are no
+	// subscriptions: no form, no webhooks.
+	SubscriptionKey []byte
+	// Mailer sends subscription mail; email subscriptions need it (and
+	// SubscriptionKey). statuspage/smtpmail sends through SMTP.
+	Mailer Mailer
+	// ConfirmTTL is how long a confirm link is valid; default 48 hours.
+	ConfirmTTL time.Duration
+	// SubscribeLimit is how many subscribe requests one client IP, and
+	// one address, may make per hour; default 5. Behind a reverse proxy,
+	// the proxy's address is the client IP.
+	SubscribeLimit int
+	// DeliveryInterval is how often Run retries failed notifications;
+	// default 30 seconds.
+	DeliveryInterval time.Duration
+	// HTTPClient posts webhooks; nil means http.DefaultClient (each
+	// delivery has a 15 s deadline).
+	HTTPClient *http.Client
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	// Logger; nil means slog.Default().
@@ -42,6 +63,10 @@ type Handler struct {
 	store *Store
 	mu    sync.RWMutex
 	pages map[string]*servedPage
+
+	limits    limiter
+	kick      chan struct{}
+	deliverMu sync.Mutex
 }
 
 type servedPage struct {
@@ -56,7 +81,10 @@ func New(ctx context.Context, db *sqlstore.DB, cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, store: st, pages: map[string]*servedPage{}}
+	if k := cfg.SubscriptionKey; len(k) > 0 && len(k) < 16 {
+		return nil, fmt.Errorf("%w: Config.SubscriptionKey has %d bytes; use 32 random bytes", ErrInvalid, len(k))
+	}
+	h := &Handler{cfg: cfg, store: st, pages: map[string]*servedPage{}, kick: make(chan struct{}, 1)}
 	slugs, err := st.Slugs(ctx)
 	if err != nil {
 		return nil, err
@@ -107,7 +135,7 @@ func (h *Handler) now() time.Time {
 }
 
 func (h *Handler) publish(p *Page, version int64) error {
-	bodies, err := p.render(h.now())
+	bodies, err := p.render(h.now(), h.emailOn())
 	if err != nil {
 		return fmt.Errorf("statuspage: render %s: %w", p.Slug, err)
 	}
@@ -120,16 +148,30 @@ func (h *Handler) publish(p *Page, version int64) error {
 }
 
 func (h *Handler) change(ctx context.Context, slug string, create bool, f func(p *Page, now time.Time) error) (*Page, error) {
+	return h.changeThen(ctx, slug, create, f, nil)
+}
+
+// changeThen is change with after, run in the change's transaction (to
+// queue notifications with it).
+func (h *Handler) changeThen(ctx context.Context, slug string, create bool, f func(p *Page, now time.Time) error,
+	after func(tx *sql.Tx, p *Page, now time.Time) error) (*Page, error) {
 	now := h.now().UTC()
-	p, v, err := h.store.Change(ctx, slug, create, func(p *Page) error {
+	var a func(tx *sql.Tx, p *Page) error
+	if after != nil {
+		a = func(tx *sql.Tx, p *Page) error { return after(tx, p, now) }
+	}
+	p, v, err := h.store.change(ctx, slug, create, func(p *Page) error {
 		if err := f(p, now); err != nil {
 			return err
 		}
 		p.Updated = now
 		return nil
-	})
+	}, a)
 	if err != nil {
 		return nil, err
+	}
+	if after != nil {
+		h.wake()
 	}
 	return p, h.publish(p, v)
 }
@@ -198,24 +240,70 @@ func (h *Handler) AddComponent(ctx context.Context, slug string, c Component) (s
 	return c.ID, err
 }
 
-// SetComponentStatus changes a component's status: what the daemon calls
-// when a check fails or recovers.
-func (h *Handler) SetComponentStatus(ctx context.Context, slug, id string, status ComponentStatus) error {
+// SetComponentStatus sets a component's status: what the daemon calls
+// with each result of the check that watches the component (failing:
+// partial or major outage, slow: degraded performance, passing:
+// operational). reason says why, e.g. the check's message; it is
+// recorded with the change ([Handler.StatusChanges]) but never shown on
+// the public page.
+//
+// A change is stored, recorded, sent to webhook subscribers and
+// re-renders the page. Setting the status a component already has is
+// cheap (no write, no render), so a caller may report every check result.
+func (h *Handler) SetComponentStatus(ctx context.Context, slug, id string, status ComponentStatus, reason string) error {
 	if !status.Valid() {
 		return fmt.Errorf("%w: component status %q", ErrInvalid, status)
 	}
-	_, err := h.change(ctx, slug, false, func(p *Page, now time.Time) error {
+	if h.unchanged(slug, id, status) {
+		return nil
+	}
+	var old ComponentStatus
+	_, err := h.changeThen(ctx, slug, false, func(p *Page, now time.Time) error {
 		c, err := p.component(id)
 		if err != nil {
 			return err
 		}
+		old = c.Status
 		if c.Status != status {
 			c.Status, c.Updated = status, now
 		}
 		c.record(status, now, p.location())
 		return nil
+	}, func(tx *sql.Tx, p *Page, now time.Time) error {
+		if old == status {
+			return nil
+		}
+		c, err := p.component(id)
+		if err != nil {
+			return err
+		}
+		if err := h.store.recordChange(ctx, tx, slug, StatusChange{Component: id, At: now, Old: old, New: status, Reason: reason}); err != nil {
+			return err
+		}
+		return h.queueComponent(ctx, tx, p, c, old, now)
 	})
 	return err
+}
+
+// unchanged reports whether the served page already shows component id
+// with status and today's history already holds it, so that setting it
+// again would change nothing.
+func (h *Handler) unchanged(slug, id string, status ComponentStatus) bool {
+	h.mu.RLock()
+	sp := h.pages[slug]
+	h.mu.RUnlock()
+	if sp == nil {
+		return false
+	}
+	c, err := sp.page.component(id)
+	if err != nil || c.Status != status {
+		return false
+	}
+	if status == Operational {
+		return true
+	}
+	n := len(c.History)
+	return n > 0 && c.History[n-1].Date == h.now().In(sp.page.location()).Format("2006-01-02") && severity[c.History[n-1].Worst] >= severity[status]
 }
 
 // NewIncident is what CreateIncident needs.
@@ -264,7 +352,7 @@ func (h *Handler) CreateIncident(ctx context.Context, slug string, n NewIncident
 	} else if !validID(id) {
 		return "", fmt.Errorf("%w: incident id %q: want 12 characters of 0-9a-z", ErrInvalid, id)
 	}
-	_, err := h.change(ctx, slug, false, func(p *Page, now time.Time) error {
+	_, err := h.changeThen(ctx, slug, false, func(p *Page, now time.Time) error {
 		if _, err := p.incident(id); err == nil {
 			return fmt.Errorf("%w: incident %s exists", ErrInvalid, id)
 		}
@@ -280,6 +368,8 @@ func (h *Handler) CreateIncident(ctx context.Context, slug string, n NewIncident
 		markTimes(&inc, now)
 		p.Incidents = append([]Incident{inc}, p.Incidents...)
 		return nil
+	}, func(tx *sql.Tx, p *Page, now time.Time) error {
+		return h.queueIncident(ctx, tx, p, id, true, now)
 	})
 	return id, err
 }
@@ -309,12 +399,16 @@ func markTimes(inc *Incident, now time.Time) {
 	}
 }
 
+// CreateIncident and AddUpdate notify the confirmed subscribers of the
+// affected components (all subscribers for an incident without
+// components) through the outbox that Run delivers.
+
 // AddUpdate posts an update on an incident, changing its status.
 func (h *Handler) AddUpdate(ctx context.Context, slug, incidentID, status, text string) error {
 	if strings.TrimSpace(text) == "" {
 		return fmt.Errorf("%w: an update needs a body", ErrInvalid)
 	}
-	_, err := h.change(ctx, slug, false, func(p *Page, now time.Time) error {
+	_, err := h.changeThen(ctx, slug, false, func(p *Page, now time.Time) error {
 		inc, err := p.incident(incidentID)
 		if err != nil {
 			return err
@@ -329,6 +423,8 @@ func (h *Handler) AddUpdate(ctx context.Context, slug, incidentID, status, text 
 		markTimes(inc, now)
 		inc.Updates = append([]Update{{ID: newID(), Status: status, Body: text, Created: now}}, inc.Updates...)
 		return nil
+	}, func(tx *sql.Tx, p *Page, now time.Time) error {
+		return h.queueIncident(ctx, tx, p, incidentID, false, now)
 	})
 	return err
 }
@@ -375,6 +471,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	slug, path := h.route(r)
 	if slug == "" {
 		http.NotFound(w, r)
+		return
+	}
+	if h.subscriptionsOn() && (path == "/subscribe" || path == "/confirm" || path == "/unsubscribe") {
+		h.subscription(w, r, slug, path)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -466,9 +566,12 @@ func (h *Handler) authorized(r *http.Request) bool {
 //
 //	PUT  /api/admin/pages/{slug}                           {"name","url","time_zone"}
 //	POST /api/admin/pages/{slug}/components                {"name","description","group","group_id","status"} → {"id"}
-//	PUT  /api/admin/pages/{slug}/components/{id}           {"status"}
+//	PUT  /api/admin/pages/{slug}/components/{id}           {"status","reason"}
 //	POST /api/admin/pages/{slug}/incidents                 NewIncident → {"id"}
 //	POST /api/admin/pages/{slug}/incidents/{id}/updates    {"status","body"}
+//	POST /api/admin/pages/{slug}/webhooks                  {"url","components"} → {"id"}
+//	GET  /api/admin/pages/{slug}/subscribers               → {"subscribers":[{"id","kind","address","components","confirmed","created_at"}]}
+//	DELETE /api/admin/pages/{slug}/subscribers/{id}
 func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	hd.Set("Content-Type", "application/json")
@@ -495,6 +598,7 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 		Description string `json:"description"`
 		Group       bool   `json:"group"`
 		GroupID     string `json:"group_id"`
+		Reason      string `json:"reason"`
 	}
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	if r.Body != nil && r.ContentLength != 0 {
@@ -513,7 +617,22 @@ func (h *Handler) admin(w http.ResponseWriter, r *http.Request) {
 		result["id"], err = h.AddComponent(ctx, slug, Component{Name: in.Name, Description: in.Description, Group: in.Group,
 			GroupID: in.GroupID, Status: ComponentStatus(in.Status)})
 	case r.Method == http.MethodPut && len(parts) == 4 && parts[2] == "components":
-		err = h.SetComponentStatus(ctx, slug, parts[3], ComponentStatus(in.Status))
+		err = h.SetComponentStatus(ctx, slug, parts[3], ComponentStatus(in.Status), in.Reason)
+	case r.Method == http.MethodPost && len(parts) == 3 && parts[2] == "webhooks":
+		result["id"], err = h.AddWebhook(ctx, slug, in.URL, in.Components)
+	case r.Method == http.MethodDelete && len(parts) == 4 && parts[2] == "subscribers":
+		err = h.Unsubscribe(ctx, slug, parts[3])
+	case r.Method == http.MethodGet && len(parts) == 3 && parts[2] == "subscribers":
+		var subs []Subscriber
+		if subs, err = h.Subscribers(ctx, slug); err == nil {
+			out := []map[string]any{}
+			for _, s := range subs {
+				out = append(out, map[string]any{"id": s.ID, "kind": s.Kind, "address": s.Address, "components": s.Components,
+					"confirmed": s.Confirmed, "created_at": ts(s.Created)})
+			}
+			json.NewEncoder(w).Encode(map[string]any{"subscribers": out})
+			return
+		}
 	case r.Method == http.MethodPost && len(parts) == 3 && parts[2] == "incidents":
 		result["id"], err = h.CreateIncident(ctx, slug, in.NewIncident)
 	case r.Method == http.MethodPost && len(parts) == 5 && parts[2] == "incidents" && parts[4] == "updates":

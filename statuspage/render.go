@@ -227,7 +227,7 @@ func newBody(zw *gzip.Writer, ctype string, raw []byte) (*body, error) {
 
 // render builds every response of a page once per change, so that a
 // request is a map lookup and a write.
-func (p *Page) render(now time.Time) (map[string]*body, error) {
+func (p *Page) render(now time.Time, subscribe bool) (map[string]*body, error) {
 	out := map[string]*body{}
 	zw, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression) // reused: its state is most of the cost
 	eps, err := p.endpoints()
@@ -243,7 +243,7 @@ func (p *Page) render(now time.Time) (map[string]*body, error) {
 			return nil, err
 		}
 	}
-	html, err := p.html(now)
+	html, err := p.html(now, subscribe && p.URL != "")
 	if err != nil {
 		return nil, err
 	}
@@ -275,6 +275,7 @@ type htmlView struct {
 	Maintenance []htmlIncident
 	History     []htmlIncident
 	Updated     htmlTime
+	Subscribe   bool // link to the subscription form
 }
 
 type htmlComponent struct {
@@ -340,8 +341,8 @@ func (p *Page) htmlIncident(inc Incident) htmlIncident {
 	return h
 }
 
-func (p *Page) html(now time.Time) ([]byte, error) {
-	v := htmlView{Page: p, Status: p.Rollup(), Updated: p.htmlTime(p.Updated)}
+func (p *Page) html(now time.Time, subscribe bool) ([]byte, error) {
+	v := htmlView{Page: p, Status: p.Rollup(), Updated: p.htmlTime(p.Updated), Subscribe: subscribe}
 	for _, c := range p.sortedComponents() {
 		hc := htmlComponent{Component: c}
 		if !c.Group {
@@ -409,7 +410,7 @@ a{color:inherit}
 {{else}}<p>No incidents reported.</p>{{end}}
 </section>
 <footer class="muted"><p>Updated <time datetime="{{.Updated.ISO}}">{{.Updated.Local}}</time>. Times are in {{.Page.TimeZone}}.
-<a href="api/v2/summary.json">JSON</a> · <a href="history.atom">Atom</a> · <a href="history.rss">RSS</a></p></footer>
+{{if .Subscribe}}<a href="subscribe">Subscribe to updates</a> · {{end}}<a href="api/v2/summary.json">JSON</a> · <a href="history.atom">Atom</a> · <a href="history.rss">RSS</a></p></footer>
 </main></body></html>
 `))
 

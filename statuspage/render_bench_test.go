@@ -21,7 +21,7 @@ func BenchmarkRender(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := p.render(time.Now()); err != nil {
+		if _, err := p.render(time.Now(), true); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -362,7 +362,7 @@ func TestUptimeBars(t *testing.T) {
 	h.PutPage(ctx, "acme", "Acme", "https://acme.status.example.com", "Europe/Paris")
 	api, _ := h.AddComponent(ctx, "acme", statuspage.Component{Name: "API"})
 	set := func(s statuspage.ComponentStatus) {
-		if err := h.SetComponentStatus(ctx, "acme", api, s); err != nil {
+		if err := h.SetComponentStatus(ctx, "acme", api, s, "test"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -6,21 +6,60 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/opskit/opskit/internal/sqlstore"
 )
 
 // Store keeps pages in SQL (SQLite or PostgreSQL), one JSON document per
 // page: a page changes a few times a day and is always read whole.
-type Store struct{ db *sqlstore.DB }
+type Store struct {
+	db  *sqlstore.DB
+	seq atomic.Int64 // last outbox sequence number
+}
 
 var migrations = []sqlstore.Migration{{Version: 1, SQL: `CREATE TABLE statuspage_pages (
 	slug TEXT PRIMARY KEY,
 	data TEXT NOT NULL,
 	version BIGINT NOT NULL
-)`}}
+)`}, {Version: 2, SQL: `
+CREATE TABLE statuspage_subscribers (
+	id TEXT PRIMARY KEY,
+	slug TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	address TEXT NOT NULL,
+	components TEXT NOT NULL,
+	pending TEXT NOT NULL,
+	confirmed INTEGER NOT NULL,
+	created BIGINT NOT NULL,
+	UNIQUE (slug, kind, address)
+);
+CREATE TABLE statuspage_outbox (
+	id TEXT PRIMARY KEY,
+	subscriber TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	subject TEXT NOT NULL,
+	body TEXT NOT NULL,
+	attempts INTEGER NOT NULL,
+	next_at BIGINT NOT NULL,
+	created BIGINT NOT NULL
+);
+CREATE INDEX statuspage_outbox_next ON statuspage_outbox (next_at);
+CREATE TABLE statuspage_status_changes (
+	slug TEXT NOT NULL,
+	component TEXT NOT NULL,
+	at BIGINT NOT NULL,
+	old_status TEXT NOT NULL,
+	new_status TEXT NOT NULL,
+	reason TEXT NOT NULL
+);
+CREATE INDEX statuspage_status_changes_c ON statuspage_status_changes (slug, component, at);`}}
 
-// OpenStore migrates db to the status page schema (version 1).
+// SchemaVersion is the version of the status page schema this package
+// writes: 1 pages, 2 subscribers, their outbox and component status changes.
+const SchemaVersion = 2
+
+// OpenStore migrates db to the status page schema ([SchemaVersion]).
 func OpenStore(ctx context.Context, db *sqlstore.DB) (*Store, error) {
 	if err := db.Migrate(ctx, "statuspage", migrations); err != nil {
 		return nil, err
@@ -91,6 +130,13 @@ func (s *Store) Slugs(ctx context.Context) ([]string, error) {
 // transaction; create allows the page not to exist yet. It returns the
 // page and its new version.
 func (s *Store) Change(ctx context.Context, slug string, create bool, f func(p *Page) error) (*Page, int64, error) {
+	return s.change(ctx, slug, create, f, nil)
+}
+
+// change is Change with after, which runs in the same transaction once
+// the page is written: notifications and status changes commit or roll
+// back with the change that caused them.
+func (s *Store) change(ctx context.Context, slug string, create bool, f func(p *Page) error, after func(tx *sql.Tx, p *Page) error) (*Page, int64, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, 0, err
@@ -133,6 +179,11 @@ func (s *Store) Change(ctx context.Context, slug string, create bool, f func(p *
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("statuspage: store %s: %w", slug, err)
+	}
+	if after != nil {
+		if err := after(tx, &p); err != nil {
+			return nil, 0, err
+		}
 	}
 	return &p, version + 1, tx.Commit()
 }

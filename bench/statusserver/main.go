@@ -72,7 +72,7 @@ func main() {
 		statuses := []statuspage.ComponentStatus{statuspage.DegradedPerformance, statuspage.Operational}
 		for i := 0; ; i++ {
 			time.Sleep(*every)
-			h.SetComponentStatus(ctx, "bench", comps[i%len(comps)], statuses[i%2])
+			h.SetComponentStatus(ctx, "bench", comps[i%len(comps)], statuses[i%2], "simulated check")
 		}
 	}()
 	log.Printf("serving http://%s/p/bench/ (seeded)", *addr)
