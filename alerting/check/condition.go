@@ -40,7 +40,8 @@ const maxCondition = 1024
 // PATH is a dotted path with array indexes and bracketed quoted keys:
 // status.indicator, components[0].status, ["odd key"].x; a leading "$." is
 // allowed. VALUE is a JSON string ("none"), number, true, false or null; an
-// unquoted word (UP) is a string too, as in Gatus. == and != compare type
+// unquoted word (UP) is a string too, as in Gatus, unless it starts like a
+// number. == and != compare type
 // and value; the order operators compare numbers only. Examples:
 //
 //	status.indicator == "none"
@@ -443,7 +444,7 @@ func (p *parser) value() (any, error) {
 	if f, err := strconv.ParseFloat(word, 64); err == nil && json.Valid([]byte(word)) {
 		return f, nil
 	}
-	if !isIdent(word) {
+	if !isIdent(word) || strings.ContainsAny(word[:1], "0123456789-") {
 		return nil, p.errorf("want a value, got %q (quote strings)", word)
 	}
 	return word, nil
