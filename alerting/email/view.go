@@ -29,8 +29,8 @@ type view struct {
 
 type alertView struct {
 	Name, Status, Severity, Summary, Description, Runbook string
-	StartsAt, EndsAt                                       string
-	Labels                                                 []pair
+	StartsAt, EndsAt                                      string
+	Labels                                                []pair
 }
 
 type pair struct{ Name, Value string }
