@@ -98,19 +98,18 @@ func TestHTTPBodyConditions(t *testing.T) {
 	url := s.URL + "/api/v2/summary.json"
 	ctx := context.Background()
 	for _, tc := range []struct {
-		c  check.HTTP
+		c  *check.HTTP
 		ok bool
 	}{
-		{check.HTTP{BodyContains: "All Systems Operational"}, true},
-		{check.HTTP{BodyContains: "Partial Outage"}, false},
-		{check.HTTP{BodyMatches: regexp.MustCompile(`"indicator":\s*"none"`)}, true},
-		{check.HTTP{BodyMatches: regexp.MustCompile(`"indicator":\s*"(minor|major)"`)}, false},
-		{check.HTTP{MaxBody: 10, JSON: []check.Condition{check.MustParseCondition("page")}}, false},
+		{&check.HTTP{BodyContains: "All Systems Operational"}, true},
+		{&check.HTTP{BodyContains: "Partial Outage"}, false},
+		{&check.HTTP{BodyMatches: regexp.MustCompile(`"indicator":\s*"none"`)}, true},
+		{&check.HTTP{BodyMatches: regexp.MustCompile(`"indicator":\s*"(minor|major)"`)}, false},
+		{&check.HTTP{MaxBody: 10, JSON: []check.Condition{check.MustParseCondition("page")}}, false},
 	} {
-		c := tc.c
-		c.URL = url
-		if r := c.Check(ctx); r.OK != tc.ok {
-			t.Errorf("%+v: %+v, want ok=%v", tc.c, r, tc.ok)
+		tc.c.URL = url
+		if r := tc.c.Check(ctx); r.OK != tc.ok {
+			t.Errorf("%s %v %d: %+v, want ok=%v", tc.c.BodyContains, tc.c.BodyMatches, tc.c.MaxBody, r, tc.ok)
 		}
 	}
 }

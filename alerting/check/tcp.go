@@ -108,7 +108,7 @@ func (c *TCP) Check(ctx context.Context) Result {
 	case Connect:
 		return ok(c.Addr+" listening", latency, values)
 	case SSH:
-		r := c.ssh(conn)
+		r := readBanner(bufio.NewReaderSize(conn, maxBanner+2))
 		r.Latency, r.Values = time.Since(start), values
 		return r
 	case TLS:
@@ -136,10 +136,10 @@ func dialReason(err error) string {
 // lines sent before it are limited the same way here.
 const maxBanner = 255
 
-// ssh reads lines until the identification string "SSH-...": RFC 4253
-// §4.2 lets servers send other lines before it.
-func (c *TCP) ssh(conn net.Conn) Result {
-	br := bufio.NewReaderSize(conn, maxBanner+2)
+// readBanner reads lines until the identification string "SSH-...": RFC
+// 4253 §4.2 lets servers send other lines before it. br's buffer bounds a
+// line.
+func readBanner(br *bufio.Reader) Result {
 	for range 20 {
 		line, err := br.ReadSlice('\n')
 		if err != nil {
