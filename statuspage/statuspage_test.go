@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"html"
 	"io"
 	"net/http"
@@ -391,4 +392,67 @@ func TestUptimeBars(t *testing.T) {
 	if len(p.Components[0].History) != 1 {
 		t.Fatalf("history kept %v", p.Components[0].History)
 	}
+}
+
+// TestSetComponentStatusFromChecks: what the daemon calls with every check
+// result. A change is stored with its reason and re-renders the page; a
+// repeated result changes nothing.
+func TestSetComponentStatusFromChecks(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		c := &clock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+		h := newHandler(t, db, c)
+		ctx := context.Background()
+		h.PutPage(ctx, "acme", "Acme", "https://acme.status.example.com", "")
+		api, _ := h.AddComponent(ctx, "acme", statuspage.Component{Name: "API"})
+		results := []struct {
+			s      statuspage.ComponentStatus
+			reason string
+		}{
+			{statuspage.Operational, "check api: 200 OK"}, // no change
+			{statuspage.MajorOutage, "check api: connection refused"},
+			{statuspage.MajorOutage, "check api: connection refused"}, // no change
+			{statuspage.DegradedPerformance, "check api: p99 2.1 s"},
+			{statuspage.Operational, "check api: 200 OK"},
+		}
+		for _, r := range results {
+			c.t = c.t.Add(time.Minute)
+			if err := h.SetComponentStatus(ctx, "acme", api, r.s, r.reason); err != nil {
+				t.Fatal(err)
+			}
+		}
+		etag := get(t, h, "acme.status.example.com", "/api/v2/components.json").Header().Get("ETag")
+		c.t = c.t.Add(time.Minute)
+		h.SetComponentStatus(ctx, "acme", api, statuspage.Operational, "check api: 200 OK")
+		if get(t, h, "acme.status.example.com", "/api/v2/components.json").Header().Get("ETag") != etag {
+			t.Fatal("an unchanged status re-rendered the page")
+		}
+		changes, err := h.StatusChanges(ctx, "acme", api, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []statuspage.StatusChange{
+			{Component: api, At: time.Date(2026, 11, 22, 10, 5, 0, 0, time.UTC), Old: statuspage.DegradedPerformance, New: statuspage.Operational, Reason: "check api: 200 OK"},
+			{Component: api, At: time.Date(2026, 11, 22, 10, 4, 0, 0, time.UTC), Old: statuspage.MajorOutage, New: statuspage.DegradedPerformance, Reason: "check api: p99 2.1 s"},
+			{Component: api, At: time.Date(2026, 11, 22, 10, 2, 0, 0, time.UTC), Old: statuspage.Operational, New: statuspage.MajorOutage, Reason: "check api: connection refused"},
+		}
+		if len(changes) != len(want) {
+			t.Fatalf("changes: %+v", changes)
+		}
+		for i := range want {
+			if changes[i] != want[i] {
+				t.Errorf("change %d: %+v, want %+v", i, changes[i], want[i])
+			}
+		}
+		// The reason stays internal; the day's worst status is in the history.
+		page := get(t, h, "acme.status.example.com", "/").Body.String()
+		if strings.Contains(page, "connection refused") || !strings.Contains(page, `title="2026-11-22: Major outage"`) {
+			t.Fatalf("page:\n%s", page)
+		}
+		if err := h.SetComponentStatus(ctx, "acme", "nosuch", statuspage.MajorOutage, ""); !errors.Is(err, statuspage.ErrNotFound) {
+			t.Fatalf("unknown component: %v", err)
+		}
+		if err := h.SetComponentStatus(ctx, "acme", api, "on_fire", ""); !errors.Is(err, statuspage.ErrInvalid) {
+			t.Fatalf("bad status: %v", err)
+		}
+	})
 }
