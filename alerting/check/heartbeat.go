@@ -124,17 +124,21 @@ type heartbeat struct {
 	h     *Heartbeats
 	host  string
 	grace time.Duration
+	mu    sync.Mutex
 	since time.Time // first run
 }
 
 func (c *heartbeat) Check(ctx context.Context) Result {
 	now := c.h.now()
+	c.mu.Lock()
 	if c.since.IsZero() {
 		c.since = now
 	}
+	since := c.since
+	c.mu.Unlock()
 	last, seen := c.h.Last(c.host)
 	if !seen {
-		age := now.Sub(c.since)
+		age := now.Sub(since)
 		v := map[string]float64{"checkin_age_seconds": age.Seconds()}
 		if age > c.grace {
 			return fail(fmt.Sprintf("%s unresponsive: no check-in for %s", c.host, age.Round(time.Second)), 0, v)

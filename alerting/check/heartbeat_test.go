@@ -20,7 +20,7 @@ func TestHeartbeats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hb.Now = clk.Now
+	hb.Now, hb.Logger = clk.Now, quiet
 	mux := http.NewServeMux()
 	mux.Handle("/heartbeat/", hb)
 	srv := httptest.NewServer(mux)

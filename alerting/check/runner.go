@@ -369,7 +369,7 @@ func (r *Runner) apply(ctx context.Context, s *state, now time.Time, res Result)
 		s.failAt = time.Time{}
 	}
 	if r.cfg.Observer != nil {
-		ev := Event{Check: s.e.Name, Labels: s.labels, At: now, Result: res,
+		ev := Event{Check: s.e.Name, Labels: maps.Clone(s.labels), At: now, Result: res,
 			Firing: s.firing != nil, Transition: tr, Status: Operational}
 		if s.firing != nil {
 			ev.Status = s.status

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -68,6 +69,8 @@ type clock struct{ t time.Time }
 func (c *clock) Now() time.Time                { return c.t }
 func (c *clock) Add(d time.Duration) time.Time { c.t = c.t.Add(d); return c.t }
 
+var quiet = slog.New(slog.DiscardHandler)
+
 var t0 = time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
 
 func TestRunnerDamping(t *testing.T) {
@@ -85,7 +88,7 @@ func TestRunnerDamping(t *testing.T) {
 			Alertname: "PortDown", FailuresToFire: 3, SuccessesToResolve: 2,
 			Labels: alerting.Labels{"team": "ops", "check": "ignored"},
 		}},
-		Notifier: rec,
+		Notifier: rec, Logger: quiet,
 		Now:      clk.Now,
 		Observer: check.ObserverFunc(func(ctx context.Context, ev check.Event) { events = append(events, ev) }),
 	})
@@ -162,7 +165,7 @@ func TestRunnerNotifierDownKeepsAlerts(t *testing.T) {
 	clk := &clock{t: t0}
 	r, err := check.NewRunner(check.RunnerConfig{
 		Entries:  []check.Entry{{Name: "a", Check: sc, FailuresToFire: 1, SuccessesToResolve: 1}},
-		Notifier: rec, Now: clk.Now,
+		Notifier: rec, Logger: quiet, Now: clk.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +200,7 @@ func TestRunnerPermanentErrorDrops(t *testing.T) {
 	rec := &recorder{err: fmt.Errorf("bad key: %w", alerting.ErrPermanent)}
 	r, err := check.NewRunner(check.RunnerConfig{
 		Entries:  []check.Entry{{Name: "a", Check: sc, FailuresToFire: 1}},
-		Notifier: rec, Now: (&clock{t: t0}).Now,
+		Notifier: rec, Logger: quiet, Now: (&clock{t: t0}).Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +226,7 @@ func TestRunnerSeverityChangeAndResend(t *testing.T) {
 	var last check.Event
 	r, err := check.NewRunner(check.RunnerConfig{
 		Entries:  []check.Entry{{Name: "cert", Check: sc, FailuresToFire: 1, Status: check.PartialOutage}},
-		Notifier: rec, Now: clk.Now, Resend: 2 * time.Hour,
+		Notifier: rec, Logger: quiet, Now: clk.Now, Resend: 2 * time.Hour,
 		Observer: check.ObserverFunc(func(ctx context.Context, ev check.Event) { last = ev }),
 	})
 	if err != nil {
@@ -268,7 +271,7 @@ func TestRunnerTickSchedule(t *testing.T) {
 			{Name: "fast", Check: fast, Interval: time.Minute},
 			{Name: "slow", Check: slow, Interval: 5 * time.Minute},
 		},
-		Notifier: &recorder{}, Now: clk.Now, Jitter: -1,
+		Notifier: &recorder{}, Logger: quiet, Now: clk.Now, Jitter: -1,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +309,7 @@ func TestRunnerJitterWithinBounds(t *testing.T) {
 	for i := range 50 {
 		entries = append(entries, check.Entry{Name: fmt.Sprint(i), Check: &script{results: results("+")}, Interval: 100 * time.Second})
 	}
-	r, err := check.NewRunner(check.RunnerConfig{Entries: entries, Notifier: &recorder{}, Jitter: 0.2})
+	r, err := check.NewRunner(check.RunnerConfig{Entries: entries, Notifier: &recorder{}, Logger: quiet, Jitter: 0.2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +334,7 @@ func TestRunnerRunStopsOnCancel(t *testing.T) {
 	})
 	r, err := check.NewRunner(check.RunnerConfig{
 		Entries:  []check.Entry{{Name: "x", Check: c, Interval: time.Hour}},
-		Notifier: &recorder{}, Jitter: -1,
+		Notifier: &recorder{}, Logger: quiet, Jitter: -1,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -356,7 +359,7 @@ func TestRunnerCancelledRunChangesNothing(t *testing.T) {
 	rec := &recorder{}
 	r, err := check.NewRunner(check.RunnerConfig{
 		Entries:  []check.Entry{{Name: "x", Check: c, FailuresToFire: 1}},
-		Notifier: rec,
+		Notifier: rec, Logger: quiet,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -373,16 +376,16 @@ func TestNewRunnerValidates(t *testing.T) {
 	ok := check.Func(func(context.Context) check.Result { return check.Result{OK: true} })
 	for name, cfg := range map[string]check.RunnerConfig{
 		"no notifier": {Entries: []check.Entry{{Name: "a", Check: ok}}},
-		"no name":     {Notifier: &recorder{}, Entries: []check.Entry{{Check: ok}}},
-		"no check":    {Notifier: &recorder{}, Entries: []check.Entry{{Name: "a"}}},
-		"negative":    {Notifier: &recorder{}, Entries: []check.Entry{{Name: "a", Check: ok, Interval: -time.Second}}},
-		"duplicate":   {Notifier: &recorder{}, Entries: []check.Entry{{Name: "a", Check: ok, Host: "h"}, {Name: "a", Check: ok, Host: "h"}}},
+		"no name":     {Notifier: &recorder{}, Logger: quiet, Entries: []check.Entry{{Check: ok}}},
+		"no check":    {Notifier: &recorder{}, Logger: quiet, Entries: []check.Entry{{Name: "a"}}},
+		"negative":    {Notifier: &recorder{}, Logger: quiet, Entries: []check.Entry{{Name: "a", Check: ok, Interval: -time.Second}}},
+		"duplicate":   {Notifier: &recorder{}, Logger: quiet, Entries: []check.Entry{{Name: "a", Check: ok, Host: "h"}, {Name: "a", Check: ok, Host: "h"}}},
 	} {
 		if _, err := check.NewRunner(cfg); !errors.Is(err, check.ErrInvalid) {
 			t.Errorf("%s: err %v, want ErrInvalid", name, err)
 		}
 	}
-	if _, err := check.NewRunner(check.RunnerConfig{Notifier: &recorder{}, Entries: []check.Entry{
+	if _, err := check.NewRunner(check.RunnerConfig{Notifier: &recorder{}, Logger: quiet, Entries: []check.Entry{
 		{Name: "a", Check: ok, Host: "h1"}, {Name: "a", Check: ok, Host: "h2"}}}); err != nil {
 		t.Errorf("same check on two hosts: %v", err)
 	}
