@@ -420,3 +420,70 @@ func TestDamper(t *testing.T) {
 		}
 	}
 }
+
+func TestRunnerConcurrencyBound(t *testing.T) {
+	var mu sync.Mutex
+	inflight, peak := 0, 0
+	started, release := make(chan struct{}, 10), make(chan struct{})
+	c := check.Func(func(ctx context.Context) check.Result {
+		mu.Lock()
+		inflight++
+		peak = max(peak, inflight)
+		mu.Unlock()
+		started <- struct{}{}
+		<-release
+		mu.Lock()
+		inflight--
+		mu.Unlock()
+		return check.Result{OK: true}
+	})
+	var entries []check.Entry
+	for i := range 6 {
+		entries = append(entries, check.Entry{Name: fmt.Sprint(i), Check: c})
+	}
+	r, err := check.NewRunner(check.RunnerConfig{Entries: entries, Notifier: &recorder{}, Logger: quiet, Concurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- r.RunOnce(context.Background()) }()
+	for range 6 {
+		<-started
+		release <- struct{}{}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if peak > 2 {
+		t.Fatalf("%d checks ran at once, want at most 2", peak)
+	}
+}
+
+func TestTickRetriesPendingAlertsOfChecksNotDue(t *testing.T) {
+	fails := &script{results: results("-")}
+	rec := &recorder{err: errors.New("down")}
+	r, err := check.NewRunner(check.RunnerConfig{
+		Entries: []check.Entry{
+			{Name: "hourly", Check: fails, Interval: time.Hour, FailuresToFire: 1},
+			{Name: "minutely", Check: &script{results: results("+")}, Interval: time.Minute},
+		},
+		Notifier: rec, Logger: quiet, Jitter: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := r.Tick(ctx, t0); err == nil {
+		t.Fatal("want the notifier's error")
+	}
+	rec.mu.Lock()
+	rec.err = nil
+	rec.mu.Unlock()
+	if err := r.Tick(ctx, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got := rec.take()
+	if len(got) != 1 || got[0].Labels["check"] != "hourly" || fails.runs != 1 {
+		t.Fatalf("sent %+v after %d runs of the hourly check, want its pending alert without a new run", got, fails.runs)
+	}
+}
