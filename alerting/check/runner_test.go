@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/opskit/opskit/alerting"
@@ -422,41 +423,42 @@ func TestDamper(t *testing.T) {
 }
 
 func TestRunnerConcurrencyBound(t *testing.T) {
-	var mu sync.Mutex
-	inflight, peak := 0, 0
-	started, release := make(chan struct{}, 10), make(chan struct{})
-	c := check.Func(func(ctx context.Context) check.Result {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		inflight := 0
+		gate := make(chan struct{})
+		c := check.Func(func(ctx context.Context) check.Result {
+			mu.Lock()
+			inflight++
+			mu.Unlock()
+			<-gate
+			return check.Result{OK: true}
+		})
+		var entries []check.Entry
+		for i := range 6 {
+			entries = append(entries, check.Entry{Name: fmt.Sprint(i), Check: c})
+		}
+		r, err := check.NewRunner(check.RunnerConfig{Entries: entries, Notifier: &recorder{}, Logger: quiet, Concurrency: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error)
+		go func() { done <- r.RunOnce(context.Background()) }()
+		synctest.Wait() // every goroutine is blocked: on the gate or the semaphore
 		mu.Lock()
-		inflight++
-		peak = max(peak, inflight)
+		n := inflight
 		mu.Unlock()
-		started <- struct{}{}
-		<-release
-		mu.Lock()
-		inflight--
-		mu.Unlock()
-		return check.Result{OK: true}
+		close(gate)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 {
+			t.Fatalf("%d checks running at once, want 2", n)
+		}
+		if inflight != 6 {
+			t.Fatalf("%d checks ran, want 6", inflight)
+		}
 	})
-	var entries []check.Entry
-	for i := range 6 {
-		entries = append(entries, check.Entry{Name: fmt.Sprint(i), Check: c})
-	}
-	r, err := check.NewRunner(check.RunnerConfig{Entries: entries, Notifier: &recorder{}, Logger: quiet, Concurrency: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error)
-	go func() { done <- r.RunOnce(context.Background()) }()
-	for range 6 {
-		<-started
-		release <- struct{}{}
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if peak > 2 {
-		t.Fatalf("%d checks ran at once, want at most 2", peak)
-	}
 }
 
 func TestTickRetriesPendingAlertsOfChecksNotDue(t *testing.T) {
