@@ -489,3 +489,37 @@ func TestTickRetriesPendingAlertsOfChecksNotDue(t *testing.T) {
 		t.Fatalf("sent %+v after %d runs of the hourly check, want its pending alert without a new run", got, fails.runs)
 	}
 }
+
+func TestRunnerRunFollowsTheClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sc := &script{results: results("+--++")}
+		rec := &recorder{}
+		r, err := check.NewRunner(check.RunnerConfig{
+			Entries:  []check.Entry{{Name: "x", Check: sc, Interval: time.Minute, FailuresToFire: 2, SuccessesToResolve: 2}},
+			Notifier: rec, Logger: quiet, Jitter: -1,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- r.Run(ctx) }()
+		// Virtual time: runs at 0, 1m, ..., 10m.
+		time.Sleep(10*time.Minute + time.Second)
+		synctest.Wait()
+		sc.mu.Lock()
+		runs := sc.runs
+		sc.mu.Unlock()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if runs != 11 {
+			t.Fatalf("%d runs in 10 minutes at a 1-minute interval, want 11", runs)
+		}
+		got := rec.take()
+		if len(got) != 2 || !got[0].EndsAt.IsZero() || got[1].EndsAt.Sub(got[1].StartsAt) != 3*time.Minute {
+			t.Fatalf("alerts %+v, want fired at 2m (from 1m) and resolved at 4m", got)
+		}
+	})
+}
