@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opskit/opskit/internal/sqlstore"
@@ -63,6 +64,9 @@ type Handler struct {
 	store *Store
 	mu    sync.RWMutex
 	pages map[string]*servedPage
+	// served is a read-only copy of pages, replaced on each publish, so
+	// that requests take no lock and never wait for a writer.
+	served atomic.Pointer[map[string]*servedPage]
 
 	limits    limiter
 	kick      chan struct{}
@@ -142,6 +146,11 @@ func (h *Handler) publish(p *Page, version int64) error {
 	h.mu.Lock()
 	if old := h.pages[p.Slug]; old == nil || old.version <= version {
 		h.pages[p.Slug] = &servedPage{page: p, bodies: bodies, version: version}
+		snap := make(map[string]*servedPage, len(h.pages))
+		for k, v := range h.pages {
+			snap[k] = v
+		}
+		h.served.Store(&snap)
 	}
 	h.mu.Unlock()
 	return nil
@@ -482,13 +491,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	h.mu.RLock()
-	sp := h.pages[slug]
 	var b *body
-	if sp != nil {
-		b = sp.bodies[path]
+	if snap := h.served.Load(); snap != nil {
+		if sp := (*snap)[slug]; sp != nil {
+			b = sp.bodies[path]
+		}
 	}
-	h.mu.RUnlock()
 	if b == nil {
 		http.NotFound(w, r)
 		return
@@ -501,7 +509,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(path, "/api/") {
 		hd["Access-Control-Allow-Origin"] = anyOrigin
 	}
-	if r.Header.Get("If-None-Match") == b.etag {
+	if inm := r.Header["If-None-Match"]; len(inm) > 0 && inm[0] == b.etag {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -517,8 +525,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(data)
 }
 
+// acceptsGzip parses Accept-Encoding without allocating.
 func acceptsGzip(ae string) bool {
-	for _, part := range strings.Split(ae, ",") {
+	for ae != "" {
+		var part string
+		part, ae, _ = strings.Cut(ae, ",")
 		name, params, _ := strings.Cut(part, ";")
 		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
 			continue
@@ -535,8 +546,11 @@ func acceptsGzip(ae string) bool {
 // route finds the page and the path within it.
 func (h *Handler) route(r *http.Request) (slug, path string) {
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/p/"); ok {
-		slug, path, _ = strings.Cut(rest, "/")
-		return slug, "/" + path
+		i := strings.IndexByte(rest, '/')
+		if i < 0 {
+			return rest, "/"
+		}
+		return rest[:i], rest[i:] // no concatenation: a request allocates nothing here
 	}
 	host := r.Host
 	if i := strings.LastIndexByte(host, ':'); i > 0 && !strings.Contains(host[i:], "]") {

@@ -1,9 +1,14 @@
 package statuspage
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/opskit/opskit/internal/sqlstore/sqlstoretest"
 )
 
 // BenchmarkRender renders every response of a page with 50 components and
@@ -25,4 +30,31 @@ func BenchmarkRender(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// discard is a ResponseWriter that keeps one header map, as net/http's
+// does per connection, so the benchmark counts the handler's allocations.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}
+
+// BenchmarkServeHTTP serves the pre-rendered summary.json, gzipped: the
+// cost of a request once net/http has parsed it.
+func BenchmarkServeHTTP(b *testing.B) {
+	h, err := New(context.Background(), sqlstoretest.SQLite(b), Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h.PutPage(context.Background(), "bench", "Bench", "http://bench.example", "")
+	r := httptest.NewRequest("GET", "/p/bench/api/v2/summary.json", nil)
+	r.Header.Set("Accept-Encoding", "gzip, deflate, br")
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &discard{h: http.Header{}}
+		for pb.Next() {
+			h.ServeHTTP(w, r)
+		}
+	})
 }
