@@ -37,6 +37,9 @@ func ParseAlertmanager(body []byte, now time.Time) ([]alerting.Alert, error) {
 	if m.Version != webhook.Version {
 		return nil, bad("alertmanager: version %q, want %q", m.Version, webhook.Version)
 	}
+	if len(m.Alerts) == 0 {
+		return nil, bad("alertmanager: no alert in body")
+	}
 	if len(m.Alerts) > MaxAlerts {
 		return nil, bad("alertmanager: %d alerts, at most %d", len(m.Alerts), MaxAlerts)
 	}
