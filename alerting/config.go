@@ -48,6 +48,10 @@ type Config struct {
 	// DeliveryTimeout bounds one Notify call. Default 30s.
 	DeliveryTimeout time.Duration
 
+	// TickInterval is how often Run advances groups and starts due
+	// deliveries. Default 1s.
+	TickInterval time.Duration
+
 	// Ack configures signed acknowledge links (see AckHandler). Without a
 	// Key and URL, notifications carry no link.
 	Ack AckLinks
@@ -235,6 +239,9 @@ func (c *Config) validate() error {
 	}
 	if c.DeliveryTimeout <= 0 {
 		c.DeliveryTimeout = 30 * time.Second
+	}
+	if c.TickInterval <= 0 {
+		c.TickInterval = time.Second
 	}
 	if c.Watchdog.Interval <= 0 {
 		c.Watchdog.Interval = time.Minute

@@ -88,7 +88,10 @@ func (m *Manager) deliverReceiver(ctx context.Context, receiver string) error {
 		if !ok {
 			err = fmt.Errorf("receiver %q is no longer configured: %w", receiver, ErrPermanent)
 		} else {
-			dctx, cancel := context.WithTimeout(WithDelivery(ctx, body.Delivery), m.cfg.DeliveryTimeout)
+			// A delivery under way finishes (within DeliveryTimeout) even
+			// when ctx is cancelled, so that a shutdown does not leave a
+			// notification sent but not recorded, to be sent again.
+			dctx, cancel := context.WithTimeout(WithDelivery(context.WithoutCancel(ctx), body.Delivery), m.cfg.DeliveryTimeout)
 			err = rc.Notifier.Notify(dctx, body.Alerts...)
 			cancel()
 		}
@@ -103,10 +106,6 @@ func (m *Manager) deliverReceiver(ctx context.Context, receiver string) error {
 			}
 			m.log().Info("alerting: notified", "receiver", receiver, "key", it.key, "alerts", len(body.Alerts), "level", body.Delivery.Level, "resolved", body.Delivery.Resolved)
 			continue
-		}
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			m.mu.Unlock()
-			return errs // shutting down: the item stays due
 		}
 		it.attempts++
 		it.lastError = err.Error()
@@ -171,12 +170,12 @@ func (m *Manager) Outbox() []Pending {
 	return out
 }
 
-// Run drives the Manager until ctx is done: Tick every second, deliveries
+// Run drives the Manager until ctx is done: Tick every TickInterval, deliveries
 // as soon as they are due (each receiver on its own), the watchdog
 // heartbeat, and daily removal of expired silences. It returns nil when
 // ctx is cancelled.
 func (m *Manager) Run(ctx context.Context) error {
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(m.cfg.TickInterval)
 	defer tick.Stop()
 	var watchdog <-chan time.Time
 	if m.cfg.Watchdog.Receiver != "" {

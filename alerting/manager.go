@@ -206,6 +206,14 @@ func (m *Manager) addAlert(a Alert, now time.Time) *alertState {
 	return st
 }
 
+// own returns a with its own copies of the maps, so that a producer that
+// reuses them cannot change a stored alert.
+func own(a Alert) Alert {
+	a.Labels = maps.Clone(a.Labels)
+	a.Annotations = maps.Clone(a.Annotations)
+	return a
+}
+
 func sameAlert(a, b Alert) bool {
 	return a.Severity == b.Severity && a.Summary == b.Summary && a.Source == b.Source &&
 		a.EndsAt.Equal(b.EndsAt) && maps.Equal(a.Annotations, b.Annotations)
@@ -220,9 +228,17 @@ func (m *Manager) Notify(ctx context.Context, alerts ...Alert) error {
 	now := m.now()
 	var bad error
 	var batch *commitBatch
+	// Fingerprints are computed before taking the lock, so that concurrent
+	// producers hash in parallel.
+	fps := make([]string, len(alerts))
+	for i, a := range alerts {
+		if len(a.Labels) > 0 {
+			fps[i] = a.Fingerprint()
+		}
+	}
 	m.mu.Lock()
 	var changed []Alert
-	for _, a := range alerts {
+	for i, a := range alerts {
 		if len(a.Labels) == 0 {
 			bad = fmt.Errorf("%w: an alert has no labels", ErrInvalidAlert)
 			continue
@@ -230,11 +246,9 @@ func (m *Manager) Notify(ctx context.Context, alerts ...Alert) error {
 		if a.StartsAt.IsZero() {
 			a.StartsAt = now
 		}
-		a.Labels = maps.Clone(a.Labels)
-		a.Annotations = maps.Clone(a.Annotations)
-		fp := a.Fingerprint()
-		st, ok := m.alerts[fp]
+		st, ok := m.alerts[fps[i]]
 		if !ok {
+			a = own(a)
 			m.addAlert(a, now)
 			changed = append(changed, a)
 			continue
@@ -242,12 +256,9 @@ func (m *Manager) Notify(ctx context.Context, alerts ...Alert) error {
 		st.lastSeen = now
 		wasResolved := st.Resolved(now)
 		if wasResolved && !a.Resolved(now) {
-			st.Alert = a // fires again
-			changed = append(changed, a)
+			st.Alert = own(a) // fires again
+			changed = append(changed, st.Alert)
 			continue
-		}
-		if !wasResolved && a.StartsAt.After(st.StartsAt) {
-			a.StartsAt = st.StartsAt // the same episode
 		}
 		if wasResolved && a.Resolved(now) {
 			continue // stays resolved
@@ -255,7 +266,8 @@ func (m *Manager) Notify(ctx context.Context, alerts ...Alert) error {
 		if sameAlert(st.Alert, a) {
 			continue
 		}
-		a.StartsAt = st.StartsAt
+		a = own(a)
+		a.StartsAt = st.StartsAt // the same episode
 		st.Alert = a
 		changed = append(changed, a)
 	}
