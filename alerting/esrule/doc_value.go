@@ -3,6 +3,7 @@ package esrule
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -111,4 +112,13 @@ func ParseTime(v any) (time.Time, error) {
 		return time.UnixMilli(n).UTC(), nil
 	}
 	return time.Time{}, fmt.Errorf("timestamp of type %T", v)
+}
+
+// sortDocs orders synthetic documents by their time.Time timestamps.
+func sortDocs(docs []Doc, field string) {
+	slices.SortStableFunc(docs, func(a, b Doc) int {
+		ta, _ := a[field].(time.Time)
+		tb, _ := b[field].(time.Time)
+		return ta.Compare(tb)
+	})
 }

@@ -108,6 +108,10 @@ type Rule struct {
 	TermsWindowSize     time.Duration // new_term: terms_window_size, default 30 days
 	WindowStepSize      time.Duration // new_term: window_step_size, default 1 day
 	AlertOnMissingField bool          // new_term: alert_on_missing_field
+	// KeywordPostfix adds ".keyword" to new_term fields in terms
+	// aggregations (use_keyword_postfix; Load defaults it to true as
+	// ElastAlert does, the Go zero value is false).
+	KeywordPostfix bool
 
 	MetricAggKey  string   // metric_aggregation: metric_agg_key
 	MetricAggType string   // metric_aggregation: min, max, avg, sum, cardinality, value_count

@@ -48,6 +48,7 @@ type State struct {
 	// frequency, flatline
 	occ        map[string]*window
 	firstEvent map[string]time.Time // flatline, cardinality
+	lastMatch  map[string]time.Time // flatline
 	// spike
 	cur, ref      map[string]*window
 	spikeFirst    map[string]time.Time
@@ -71,6 +72,7 @@ func NewState(r Rule) (*State, error) {
 		rule:       r.withDefaults(),
 		occ:        map[string]*window{},
 		firstEvent: map[string]time.Time{},
+		lastMatch:  map[string]time.Time{},
 		cur:        map[string]*window{},
 		ref:        map[string]*window{},
 		spikeFirst: map[string]time.Time{},
@@ -357,6 +359,10 @@ func (s *State) checkFrequency(k string, end bool) {
 		return
 	}
 	if w.total < int64(r.Threshold) {
+		if last, ok := s.lastMatch[k]; ok && last.Equal(newest) {
+			return // a count and the garbage collection of one segment end
+		}
+		s.lastMatch[k] = newest
 		d := Doc{}
 		for name, v := range w.newest().doc {
 			d[name] = v
