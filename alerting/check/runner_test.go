@@ -420,6 +420,17 @@ func TestDamper(t *testing.T) {
 			t.Errorf("N=%d M=%d %s: %s, want %s", tc.n, tc.m, tc.outcomes, got, tc.want)
 		}
 	}
+	d := check.Damper{FailuresToFire: 3, SuccessesToResolve: 2}
+	d.Observe(false)
+	d.Observe(false)
+	if d.Firing() || d.Streak() != 2 {
+		t.Errorf("after two failures: firing %v streak %d", d.Firing(), d.Streak())
+	}
+	d.Observe(false)
+	d.Observe(true)
+	if !d.Firing() || d.Streak() != 1 {
+		t.Errorf("fired, then one success: firing %v streak %d", d.Firing(), d.Streak())
+	}
 }
 
 func TestRunnerConcurrencyBound(t *testing.T) {
