@@ -331,6 +331,9 @@ func (m *Manager) commit(ctx context.Context, batch *commitBatch, now time.Time)
 // stored in the outbox in the same transaction as the new group state, and
 // sent by Deliver. Run calls Tick every second.
 func (m *Manager) Tick(ctx context.Context) error {
+	if err := m.applyCommands(ctx); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.reload {

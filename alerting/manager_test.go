@@ -580,3 +580,41 @@ func TestContinueRoutesAndGroupBy(t *testing.T) {
 	f.expect("l1", "L1[Down/a:F]")
 	f.expect("chat", "L1[Down/a:F Down/b:F]", "L1[Slow/a:F]")
 }
+
+// TestCommandsFromAnotherProcess: the CLI queues commands in the store;
+// the running Manager applies them at its next Tick.
+func TestCommandsFromAnotherProcess(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		f := newFixture(t, db, Config{Default: escalationRoute()})
+		f.notify(alert("HostDown", "db1"), alert("HostDown", "db2"))
+		f.step(time.Second)
+		f.expect("l1", "L1[HostDown/db1:F HostDown/db2:F]")
+		ctx := context.Background()
+		g := f.m.Groups()[0]
+		if err := SendCommand(ctx, db, Command{Ack: g.ID[:8], By: "dave"}); err != nil {
+			t.Fatal(err)
+		}
+		ms, _ := ParseMatchers(`alertname="Backup"`)
+		if err := SendCommand(ctx, db, Command{Silence: &Silence{ID: "s1", Matchers: ms, StartsAt: f.clk.Now(), EndsAt: f.clk.Now().Add(time.Hour), CreatedBy: "dave"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := SendCommand(ctx, db, Command{Ack: "x", Expire: "y"}); err == nil {
+			t.Fatal("a command with two actions was accepted")
+		}
+		f.step(20 * time.Minute)
+		f.expect("l2") // acknowledged before level 2
+		if g := f.m.Groups()[0]; g.AckedBy != "dave" {
+			t.Fatalf("group %+v", g)
+		}
+		if s := f.m.Silences(); len(s) != 1 || s[0].ID != "s1" || s[0].Matchers.String() != ms.String() {
+			t.Fatalf("silences %+v", s)
+		}
+		if err := SendCommand(ctx, db, Command{Expire: "s1"}); err != nil {
+			t.Fatal(err)
+		}
+		f.step(time.Second)
+		if s := f.m.Silences(); len(s) != 0 {
+			t.Fatalf("silences %+v", s)
+		}
+	})
+}

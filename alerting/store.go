@@ -45,6 +45,17 @@ CREATE TABLE alerting_outbox (
 );
 CREATE INDEX alerting_outbox_receiver ON alerting_outbox (receiver, id);
 `,
+}, {
+	// Version 2: requests from other processes (the CLI), applied by the
+	// running Manager at its next Tick.
+	Version: 2,
+	SQL: `
+CREATE TABLE alerting_commands (
+	id         TEXT PRIMARY KEY,
+	body       TEXT NOT NULL,
+	created_at BIGINT NOT NULL
+);
+`,
 }}
 
 // store persists the Manager's state.
