@@ -12,6 +12,8 @@ pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1800); do grep -q serving /tmp/opskit-statusserver.log 2>/dev/null && break; sleep 0.1; done
 base=http://127.0.0.1:$PORT/p/bench
+# Other load on the machine skews wrk's numbers: say how busy it was.
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 echo "page weight: HTML $(curl -s $base/ | wc -c) bytes raw, $(curl -s -H 'Accept-Encoding: gzip' $base/ | wc -c) gzipped;" \
   "summary.json $(curl -s $base/api/v2/summary.json | wc -c) raw, $(curl -s -H 'Accept-Encoding: gzip' $base/api/v2/summary.json | wc -c) gzipped"
 run() { # path, extra wrk args
@@ -28,3 +30,4 @@ run /api/v2/summary.json
 run /api/v2/summary.json -H 'Accept-Encoding: gzip'
 run / 
 run / -H 'Accept-Encoding: gzip'
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

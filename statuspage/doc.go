@@ -27,8 +27,7 @@
 // Pages change through Go methods ([Handler.PutPage], [Handler.AddComponent],
 // [Handler.SetComponentStatus] for checks, [Handler.CreateIncident],
 // [Handler.AddUpdate]) or the bearer-token admin API under /api/admin/.
-// Pages are stored in SQL through internal/sqlstore (SQLite or PostgreSQL,
-// schema version 1).
+// Pages are stored in SQL through internal/sqlstore (SQLite or PostgreSQL).
 //
 // [Handler.Export] writes a page as static files, to publish on hosting that
 // does not share the fate of the infrastructure it reports on.
@@ -37,5 +36,43 @@
 // by the worst status of that day and named in its title, with a text
 // summary for screen readers ([Component.History]).
 //
-// Not yet: email and webhook subscriptions.
+// # Automatic status from checks
+//
+// The daemon passes every result of the check that watches a component to
+// [Handler.SetComponentStatus] (page, component, status, reason). A new
+// status is stored, recorded with its reason ([Handler.StatusChanges];
+// the reason is never shown publicly), sent to webhook subscribers and
+// re-rendered; a repeated status costs a map lookup, so results need no
+// de-duplication by the caller.
+//
+// # Subscriptions
+//
+// With Config.SubscriptionKey (32 random bytes) and Config.Mailer
+// (statuspage/smtpmail for SMTP), each page serves a form at subscribe
+// (linked from the page): an address and, optionally, components. A
+// request queues a mail with a confirm link signed with HMAC-SHA256 that
+// expires after Config.ConfirmTTL; opening the link shows a button, and
+// only the button's POST confirms, so mail scanners that fetch links
+// confirm nothing. The answer to a request is the same whether or not
+// the address is known, and requests are limited per client IP (429 past
+// the limit) and per address (silently: no more mail). Only confirmed
+// subscribers are notified: incident created or updated, maintenance
+// scheduled or updated, for the components they chose (an incident
+// without components reaches everyone). Every mail carries its
+// unsubscribe link in the text and as List-Unsubscribe with
+// List-Unsubscribe-Post (RFC 8058 one-click); a GET of it shows a button,
+// a POST unsubscribes.
+//
+// Webhook subscribers ([Handler.AddWebhook], POST /api/admin/.../webhooks)
+// receive Statuspage's webhook JSON (meta, page, then incident, or
+// component_update and component) on incident and component changes.
+//
+// Notifications are queued in the store, in the transaction of the change
+// that causes them, and sent by [Handler.Run] (start it in a goroutine;
+// [Handler.Deliver] sends once): failures are retried after 1 minute,
+// doubling up to 6 hours, 10 times at most; a webhook's 4xx (but 408 and
+// 429) drops the message. Unsubscribing drops what was queued.
+//
+// Schema version 2 ([SchemaVersion]) adds subscribers, the outbox and the
+// status changes to version 1's pages.
 package statuspage

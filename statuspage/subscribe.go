@@ -206,7 +206,7 @@ func (h *Handler) Subscribe(ctx context.Context, slug, address string, component
 }
 
 // selection checks requested component IDs against the page and returns
-// them (leaves only) with their names.
+// them (a group replaced by its components) with their names.
 func (p *Page) selection(ids []string) ([]string, []string, error) {
 	var comps, names []string
 	seen := map[string]bool{}
@@ -218,6 +218,16 @@ func (p *Page) selection(ids []string) ([]string, []string, error) {
 		c, err := p.component(id)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: component %q", ErrInvalid, id)
+		}
+		if c.Group { // a group stands for its components
+			names = append(names, c.Name)
+			for _, k := range p.Components {
+				if k.GroupID == c.ID && !seen[k.ID] {
+					seen[k.ID] = true
+					comps = append(comps, k.ID)
+				}
+			}
+			continue
 		}
 		comps, names = append(comps, c.ID), append(names, c.Name)
 	}
