@@ -17,6 +17,8 @@ type Delivery struct {
 	// GroupKey identifies the alert group across all its notifications
 	// (firing, repeats, resolved): PagerDuty's dedup_key, a chat thread.
 	GroupKey string
+	// GroupLabels are the labels (a route's group_by) the group shares.
+	GroupLabels Labels
 	// Receiver names the route target or escalation step being notified.
 	Receiver string
 	// Level is the on-call escalation level (1, 2, 3), 0 outside escalation.

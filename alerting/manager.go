@@ -111,6 +111,15 @@ func (m *Manager) log() *slog.Logger {
 	return slog.Default()
 }
 
+// Reload replaces the Manager's state with the store's: for a Manager
+// that takes over a store another process ran (several daemons electing
+// one). Alerts received since the last save are kept only if stored.
+func (m *Manager) Reload(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.load(ctx)
+}
+
 // load replaces the in-memory state with the store's.
 func (m *Manager) load(ctx context.Context) error {
 	snap, err := m.store.load(ctx)
@@ -670,11 +679,12 @@ func (m *Manager) enqueue(g *group, receiver string, firing, resolved []*alertSt
 		alerts = append(alerts, st.Alert)
 	}
 	d := Delivery{
-		Key:      fmt.Sprintf("%s-%s-%d", g.ID, receiver, g.Seq),
-		GroupKey: g.key,
-		Receiver: receiver,
-		Level:    g.Level + 1,
-		Resolved: len(firing) == 0,
+		Key:         fmt.Sprintf("%s-%s-%d", g.ID, receiver, g.Seq),
+		GroupKey:    g.key,
+		GroupLabels: maps.Clone(g.labels),
+		Receiver:    receiver,
+		Level:       g.Level + 1,
+		Resolved:    len(firing) == 0,
 	}
 	if len(firing) > 0 {
 		d.AckURL, d.AckExpires = m.cfg.Ack.link(g.ID, now)

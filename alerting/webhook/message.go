@@ -88,6 +88,9 @@ func NewMessage(ctx context.Context, now time.Time, externalURL string, alerts [
 	m.CommonLabels = common(m.Alerts, func(a Alert) map[string]string { return a.Labels })
 	m.CommonAnnotations = common(m.Alerts, func(a Alert) map[string]string { return a.Annotations })
 	m.GroupLabels = m.CommonLabels
+	if len(d.GroupLabels) > 0 {
+		m.GroupLabels = d.GroupLabels
+	}
 	if m.GroupKey == "" {
 		m.GroupKey = GroupKey(alerts)
 	}

@@ -26,7 +26,9 @@ type Config struct {
 	Backups []BackupConfig `yaml:"backups"`
 	Logs    *LogsConfig    `yaml:"logs,omitempty"`
 	Status  *StatusConfig  `yaml:"status,omitempty"`
-	path    string         // where it was loaded from
+	// Alerting: receivers, on-call escalation, checks, inputs (see AlertingConfig).
+	Alerting *AlertingConfig `yaml:"alerting,omitempty"`
+	path     string          // where it was loaded from
 	dir     string         // its directory
 }
 

@@ -15,8 +15,10 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/opskit/opskit/alerting"
 	"github.com/opskit/opskit/backup"
 	"github.com/opskit/opskit/internal/sqlstore"
+	"github.com/opskit/opskit/statuspage"
 )
 
 // daemon runs the scheduled work and serves HTTP.
@@ -28,6 +30,8 @@ type daemon struct {
 	mu    sync.Mutex
 	state map[string]*jobState // by "kind/instance"
 	mux   *http.ServeMux
+	// alerts receives job failures as alerts; nil without alerting.
+	alerts alerting.Notifier
 }
 
 // jobState is what /healthz and /metrics report about one scheduled job.
@@ -41,6 +45,7 @@ type jobState struct {
 	Failures    int64     `json:"failures_total"`
 	Running     bool      `json:"running"`
 	Skipped     int64     `json:"skipped_total"` // runs left to another daemon
+	alerted     bool      // a failure alert was sent and not yet resolved
 }
 
 func runDaemon(ctx context.Context, cfgPath string, stdout, stderr io.Writer) error {
@@ -101,12 +106,26 @@ func runDaemon(ctx context.Context, cfgPath string, stdout, stderr io.Writer) er
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	var root http.Handler = d.mux
+	var sp *statuspage.Handler
 	if cfg.Status != nil {
-		sp, err := openStatus(ctx, cfg, store)
-		if err != nil {
+		if sp, err = openStatus(ctx, cfg, store); err != nil {
 			return err
 		}
 		root = d.mountStatus(ctx, sp)
+	}
+	alertsDone := make(chan error, 1)
+	alertsDone <- nil
+	if cfg.Alerting != nil {
+		as, err := openAlerting(ctx, cfg, store, log)
+		if err != nil {
+			return err
+		}
+		as.mount(d.mux)
+		if cfg.Alerting.JobAlerts == nil || *cfg.Alerting.JobAlerts {
+			d.alerts = as.m
+		}
+		<-alertsDone
+		go func() { alertsDone <- as.run(ctx, store, sp) }()
 	}
 	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)
@@ -129,6 +148,9 @@ func runDaemon(ctx context.Context, cfgPath string, stdout, stderr io.Writer) er
 	srv.Shutdown(shutdownCtx)
 	<-stopCtx.Done()
 	startWG.Wait()
+	if aerr := <-alertsDone; aerr != nil {
+		log.Error("opsd: alerting stopped", "error", aerr)
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -209,6 +231,38 @@ func (d *daemon) track(kind, instance string, f func() error) {
 	})
 	if err != nil {
 		d.log.Error("opsd: "+kind+" failed", "instance", instance, "error", err)
+	}
+	d.jobAlert(kind, instance, err)
+}
+
+// jobAlert turns a failed job into a firing JobFailed alert, and the next
+// success into its resolution.
+func (d *daemon) jobAlert(kind, instance string, err error) {
+	if d.alerts == nil {
+		return
+	}
+	var send bool
+	d.setState(kind, instance, func(s *jobState) {
+		send = err != nil || s.alerted
+		s.alerted = err != nil
+	})
+	if !send {
+		return
+	}
+	now := time.Now()
+	a := alerting.Alert{
+		Labels:   alerting.Labels{"alertname": "JobFailed", "job": kind, "instance": instance},
+		Severity: alerting.Critical, Source: "opsd", StartsAt: now,
+		Summary: fmt.Sprintf("%s of %s failed", kind, instance),
+	}
+	if err != nil {
+		a.Annotations = map[string]string{"description": err.Error()}
+	} else {
+		a.EndsAt = now
+		a.Summary = fmt.Sprintf("%s of %s succeeded again", kind, instance)
+	}
+	if nerr := d.alerts.Notify(context.Background(), a); nerr != nil {
+		d.log.Error("opsd: cannot raise the job alert", "job", kind, "instance", instance, "error", nerr)
 	}
 }
 

@@ -71,6 +71,20 @@ func cmdInit(args []string, stdout io.Writer) error {
 			Pages: []StatusPage{{Slug: "demo", Name: "Demo", URL: "http://127.0.0.1:8080/p/demo",
 				TimeZone: "Etc/UTC", Components: []string{"Web application", "API"}}},
 		},
+		// Alerts go to the daemon's log until real receivers are added;
+		// the checks watch the daemon itself and this host.
+		Alerting: &AlertingConfig{
+			Receivers: []ReceiverConfig{{Name: "log", Log: &struct{}{}}},
+			Default:   RouteConfig{Receivers: []string{"log"}},
+			Checks: []CheckConfig{
+				{Name: "http", Host: "localhost", Instance: "demo", Interval: "1m", Component: "demo/Web application",
+					TCP: &TCPCheck{Addr: "127.0.0.1:8080", Mode: "connect"}},
+				{Name: "status-api", Instance: "demo", Interval: "1m", Component: "demo/API",
+					HTTP: &HTTPCheck{URL: "http://127.0.0.1:8080/p/demo/api/v2/status.json", JSON: []string{"status.indicator"}}},
+				{Name: "resources", Host: "localhost", Interval: "1m",
+					Resources: &ResourcesCheck{Limits: map[string]float64{"mem_percent": 95, "disk_percent:/": 95}, For: "10m"}},
+			},
+		},
 	}
 	if err := writeConfig(cfgPath, cfg); err != nil {
 		return err

@@ -24,6 +24,11 @@
 //	opsd logbook close ID [--root-cause T] [--what-we-did T] [--impact T] [--prevention T] [--status closed]
 //	opsd logbook postmortem ID [--customer] [--html]
 //	opsd logbook list [--status S] [--for INSTANCE] [--json]
+//	opsd alert list [--json]                  alert groups, undelivered notifications, silences
+//	opsd alert ack ID                         acknowledge a group (stops escalation)
+//	opsd alert silence -comment WHY [-for 2h] [-maintenance] MATCHER...
+//	opsd alert expire SILENCE_ID
+//	opsd alert test RECEIVER                  send a test notification
 //
 // Every command takes -config FILE (default ./opsd-data/opsd.yaml).
 //
@@ -60,7 +65,8 @@ const (
 	defaultDir   = "opsd-data"
 	configName   = "opsd.yaml"
 	usageSummary = `usage: opsd [-config FILE] COMMAND
-commands: init, run, backup run|list|verify|restore|drill|prune|unlock, logs prune,\nlogbook new|note|close|postmortem|list
+commands: init, run, backup run|list|verify|restore|drill|prune|unlock, logs prune,
+  logbook new|note|close|postmortem|list, alert list|ack|silence|expire|test
 run "opsd help" or "go doc github.com/opskit/opskit/examples/opsd" for details`
 )
 
@@ -133,6 +139,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdLogs(ctx, args[1:], stdout, stderr)
 	case "logbook":
 		return cmdLogbook(ctx, args[1:], stdout, stderr)
+	case "alert":
+		return cmdAlert(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usageSummary)
 		return nil

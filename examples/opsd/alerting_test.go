@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// hookMessage is the part of an Alertmanager v4 webhook this test reads.
+type hookMessage struct {
+	Version string `json:"version"`
+	Status  string `json:"status"`
+	AckURL  string `json:"ackURL"`
+	Alerts  []struct {
+		Labels map[string]string `json:"labels"`
+	} `json:"alerts"`
+}
+
+// lineWaiter is a Writer that signals when a line containing want appears.
+type lineWaiter struct {
+	mu   sync.Mutex
+	buf  strings.Builder
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *lineWaiter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(p), nil
+}
+
+// TestDaemonAlerting runs the daemon with a failing port check, a real
+// webhook receiver and the alert inputs: the check's alert reaches the
+// receiver and turns the status page component red, a Falco alert posted
+// to the input arrives too, the acknowledge link in the notification
+// acknowledges the group, and `opsd alert list` shows it.
+func TestDaemonAlerting(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if code, out, errs := opsd(t, "init", "--dir", dir); code != 0 {
+		t.Fatalf("init: %s %s", out, errs)
+	}
+	cfgPath := filepath.Join(dir, "opsd.yaml")
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan hookMessage, 16)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m hookMessage
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		w.WriteHeader(http.StatusOK)
+		got <- m
+	}))
+	defer hook.Close()
+	free := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	closedPort := free()
+	cfg.Listen = free()
+	cfg.Backups[0].RunAtStart = false
+	if err := os.WriteFile(filepath.Join(dir, "keys", "inputs.token"), []byte("input-token-0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Alerting = &AlertingConfig{
+		ExternalURL: "http://" + cfg.Listen,
+		Receivers:   []ReceiverConfig{{Name: "hook", Webhook: &WebhookReceiver{URL: hook.URL}}},
+		Default:     RouteConfig{Receivers: []string{"hook"}, GroupWait: "10ms"},
+		Checks: []CheckConfig{{Name: "api-port", Host: "web1", Instance: "demo", Interval: "100ms", FailuresToFire: 1,
+			Component: "demo/API", TCP: &TCPCheck{Addr: closedPort, Mode: "connect"}}},
+		Inputs: &InputsConfig{TokenFile: "keys/inputs.token"},
+	}
+	os.Remove(cfgPath)
+	if err := writeConfig(cfgPath, cfg); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout := &lineWaiter{want: "opsd: serving", seen: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() { done <- runDaemon(ctx, cfgPath, stdout, io.Discard) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	}()
+	select {
+	case <-stdout.seen:
+	case err := <-done:
+		t.Fatalf("daemon stopped: %v", err)
+	}
+	base := "http://" + cfg.Listen
+
+	m := <-got
+	if m.Version != "4" || m.Status != "firing" || len(m.Alerts) != 1 || m.Alerts[0].Labels["alertname"] != "PortDown" ||
+		m.Alerts[0].Labels["host"] != "web1" || !strings.HasPrefix(m.AckURL, base+"/alerts/ack?") {
+		t.Fatalf("notification %+v", m)
+	}
+	// The check set the status page component.
+	resp, err := http.Get(base + "/p/demo/api/v2/components.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var comps struct {
+		Components []struct{ Name, Status string }
+	}
+	json.NewDecoder(resp.Body).Decode(&comps)
+	resp.Body.Close()
+	status := map[string]string{}
+	for _, c := range comps.Components {
+		status[c.Name] = c.Status
+	}
+	if status["API"] != "major_outage" || status["Web application"] != "operational" {
+		t.Fatalf("components %+v", comps)
+	}
+
+	// A Falco alert through the input.
+	req, _ := http.NewRequest("POST", base+"/api/alerts/falco", strings.NewReader(
+		`{"output":"shell in container","priority":"Critical","rule":"Terminal shell in container","time":"2026-12-01T03:00:00Z","hostname":"k8s-1","output_fields":{}}`))
+	req.Header.Set("Authorization", "Bearer input-token-0123456789abcdef")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("falco input: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	req, _ = http.NewRequest("POST", base+"/api/alerts/falco", strings.NewReader(`{}`))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("input without token: %v %v", resp, err)
+	}
+	m2 := <-got
+	if len(m2.Alerts) != 1 || !strings.Contains(m2.Alerts[0].Labels["alertname"], "shell") {
+		t.Fatalf("falco notification %+v", m2)
+	}
+
+	// Acknowledge through the link: GET shows a form, POST acknowledges.
+	link, _ := url.Parse(m.AckURL)
+	resp, err = http.Get(m.AckURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `method="post"`) {
+		t.Fatalf("ack page: %d %s", resp.StatusCode, body)
+	}
+	resp, err = http.PostForm(base+"/alerts/ack", link.Query())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Acknowledged") {
+		t.Fatalf("ack: %d %s", resp.StatusCode, body)
+	}
+	code, out, errs := opsd(t, "alert", "list", "-config", cfgPath)
+	if code != 0 || !strings.Contains(out, "ack link") || !strings.Contains(out, "api-port on web1") {
+		t.Fatalf("alert list: %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = opsd(t, "alert", "test", "-config", cfgPath, "hook")
+	if code != 0 || !strings.Contains(out, "sent a test notification") {
+		t.Fatalf("alert test: %d %s %s", code, out, errs)
+	}
+	if m3 := <-got; len(m3.Alerts) != 1 || m3.Alerts[0].Labels["alertname"] != "OpsdTest" {
+		t.Fatalf("test notification %+v", m3)
+	}
+	code, _, errs = opsd(t, "alert", "silence", "-config", cfgPath, `host="web1"`)
+	if code != exitUsage || !strings.Contains(errs, "-comment") {
+		t.Fatalf("silence without a comment: %d %s", code, errs)
+	}
+}
