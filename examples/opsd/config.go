@@ -29,7 +29,7 @@ type Config struct {
 	// Alerting: receivers, on-call escalation, checks, inputs (see AlertingConfig).
 	Alerting *AlertingConfig `yaml:"alerting,omitempty"`
 	path     string          // where it was loaded from
-	dir     string         // its directory
+	dir      string          // its directory
 }
 
 // SigningConfig names the daemon's own OpenPGP key, which signs manifests.
