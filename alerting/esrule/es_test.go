@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -349,4 +350,38 @@ func TestRunnerCatchUpAndRealert(t *testing.T) {
 			t.Fatalf("fresh start sent %d requests, want one window per rule", len(reqs))
 		}
 	})
+}
+
+func TestRunnerNotifierFailureRetried(t *testing.T) {
+	es := estest.Client(t)
+	prefix := estest.Prefix(t, es)
+	pattern := loadLogs(t, es, prefix, logs())
+	ctx := context.Background()
+	rec := &recorder{fail: fmt.Errorf("receiver down: %w", alerting.ErrPermanent)}
+	now := bt(46 * time.Minute)
+	r := &Runner{Client: es, Notifier: rec, Now: func() time.Time { return now },
+		Rules: []Rule{{Name: "root", Type: Blacklist, CompareKey: []string{"user.name"}, List: []string{"root"}, Index: pattern, BufferTime: 5 * time.Minute}}}
+	if err := r.RunOnce(ctx); err == nil || !strings.Contains(err.Error(), "receiver down") {
+		t.Fatalf("RunOnce error %v", err)
+	}
+	rec.mu.Lock()
+	rec.fail = nil
+	rec.mu.Unlock()
+	now = bt(47 * time.Minute)
+	if err := r.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now = bt(48 * time.Minute)
+	if err := r.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Overlapping document windows saw the root login three times: one alert.
+	if a := rec.take(); len(a) != 1 || a[0].Labels["alertname"] != "root" {
+		t.Fatalf("alerts %+v", a)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := r.Run(cctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run on a cancelled context: %v", err)
+	}
 }
