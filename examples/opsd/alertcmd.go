@@ -11,7 +11,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8"
+
 	"github.com/opskit/opskit/alerting"
+	"github.com/opskit/opskit/alerting/esrule"
 )
 
 // cmdAlert is `opsd alert list|ack|silence|expire|test`. Changes go
@@ -19,7 +22,7 @@ import (
 // second (or at its next start).
 func cmdAlert(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("alert needs a subcommand: list, ack, silence, expire, test")
+		return usagef("alert needs a subcommand: list, ack, silence, expire, test, dryrun")
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("alert "+sub, flag.ContinueOnError)
@@ -30,6 +33,8 @@ func cmdAlert(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	start := fs.String("start", "", "silence: start time (RFC 3339), default now")
 	comment := fs.String("comment", "", "silence: why (required)")
 	maint := fs.Bool("maintenance", false, "silence: a planned maintenance window")
+	from := fs.String("from", "", "dryrun: start of the range (RFC 3339), default 24h ago")
+	to := fs.String("to", "", "dryrun: end of the range (RFC 3339), default now")
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{err.Error()}
 	}
@@ -175,6 +180,50 @@ func cmdAlert(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("receiver %s: %w", rest[0], err)
 		}
 		fmt.Fprintf(stdout, "sent a test notification to %s\n", rest[0])
+		return nil
+	case "dryrun":
+		if len(rest) != 1 {
+			return usagef("alert dryrun RULE_FILE [-from TIME] [-to TIME]")
+		}
+		if cfg.Alerting.Rules == nil {
+			return usageError{"alerting.rules (the Elasticsearch URLs) is not configured"}
+		}
+		rule, err := esrule.LoadFile(rest[0])
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		end, start := time.Now(), time.Now().Add(-24*time.Hour)
+		if *to != "" {
+			if end, err = time.Parse(time.RFC3339, *to); err != nil {
+				return usagef("-to: %v", err)
+			}
+		}
+		if *from != "" {
+			if start, err = time.Parse(time.RFC3339, *from); err != nil {
+				return usagef("-from: %v", err)
+			}
+		}
+		client, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: cfg.Alerting.Rules.URLs})
+		if err != nil {
+			return err
+		}
+		r := &esrule.Runner{Client: client, Logger: log}
+		matches, err := r.DryRun(ctx, rule, start, end)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(matches)
+		}
+		for _, mt := range matches {
+			key := ""
+			if mt.Key != "" {
+				key = " " + mt.Key
+			}
+			fmt.Fprintf(stdout, "%s  %s%s  %v\n", mt.Time.UTC().Format(time.RFC3339), mt.Rule, key, mt.Values)
+		}
+		fmt.Fprintf(stdout, "%d matches from %s to %s; nothing was sent (%d bytes read from Elasticsearch)\n",
+			len(matches), start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), r.Received())
 		return nil
 	}
 	return usagef("unknown alert subcommand %q", sub)

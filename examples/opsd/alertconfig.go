@@ -37,9 +37,18 @@ type AlertingConfig struct {
 	Heartbeats []HeartbeatConfig `yaml:"heartbeats,omitempty"`
 	// Inputs accepts alerts over HTTP at /api/alerts/{alertmanager,falco,ossec}.
 	Inputs *InputsConfig `yaml:"inputs,omitempty"`
+	// Rules runs ElastAlert rule files over Elasticsearch.
+	Rules *RulesConfig `yaml:"rules,omitempty"`
 	// JobAlerts turns failed backups, drills and log pruning into alerts
 	// (default true).
 	JobAlerts *bool `yaml:"job_alerts,omitempty"`
+}
+
+// RulesConfig is a directory of ElastAlert rule files (*.yaml) and the
+// Elasticsearch cluster they query.
+type RulesConfig struct {
+	Dir  string   `yaml:"dir"`
+	URLs []string `yaml:"urls"`
 }
 
 // ReceiverConfig is one destination. Secrets come from environment

@@ -14,9 +14,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8"
+
 	"github.com/opskit/opskit/alerting"
 	"github.com/opskit/opskit/alerting/check"
 	"github.com/opskit/opskit/alerting/email"
+	"github.com/opskit/opskit/alerting/esrule"
 	"github.com/opskit/opskit/alerting/input"
 	"github.com/opskit/opskit/alerting/pagerduty"
 	"github.com/opskit/opskit/alerting/slack"
@@ -33,6 +36,7 @@ type alertSystem struct {
 	entries    []check.Entry
 	heartbeats *check.Heartbeats
 	input      *input.Handler
+	rules      *esrule.Runner
 	log        *slog.Logger
 }
 
@@ -257,7 +261,34 @@ func openAlerting(ctx context.Context, cfg *Config, db *sqlstore.DB, log *slog.L
 			return nil, usageError{"alerting.inputs: " + err.Error()}
 		}
 	}
+	if rc := cfg.Alerting.Rules; rc != nil {
+		if as.rules, err = newRuleRunner(ctx, cfg, db, log); err != nil {
+			return nil, err
+		}
+		as.rules.Notifier = m
+	}
 	return as, nil
+}
+
+// newRuleRunner loads the rule files and connects to Elasticsearch.
+func newRuleRunner(ctx context.Context, cfg *Config, db *sqlstore.DB, log *slog.Logger) (*esrule.Runner, error) {
+	rc := cfg.Alerting.Rules
+	if len(rc.URLs) == 0 || rc.Dir == "" {
+		return nil, usageError{"alerting.rules: dir and urls are required"}
+	}
+	rules, err := esrule.LoadDir(cfg.abs(rc.Dir))
+	if err != nil {
+		return nil, usageError{"alerting.rules: " + err.Error()}
+	}
+	client, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: rc.URLs})
+	if err != nil {
+		return nil, fmt.Errorf("alerting.rules.urls: %w", err)
+	}
+	store, err := esrule.OpenStore(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	return &esrule.Runner{Client: client, Store: store, Rules: rules, Logger: log}, nil
 }
 
 // buildChecks turns the checks and heartbeats of opsd.yaml into Runner
@@ -458,6 +489,10 @@ func (as *alertSystem) run(ctx context.Context, db *sqlstore.DB, status *statusp
 		}
 		n++
 		go func() { errc <- r.Run(ctx) }()
+	}
+	if as.rules != nil {
+		n++
+		go func() { errc <- as.rules.Run(ctx) }()
 	}
 	var errs error
 	for range n {

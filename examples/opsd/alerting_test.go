@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/opskit/opskit/internal/estest"
+	"github.com/opskit/opskit/internal/testenv"
 )
 
 // hookMessage is the part of an Alertmanager v4 webhook this test reads.
@@ -188,5 +193,67 @@ func TestDaemonAlerting(t *testing.T) {
 	code, _, errs = opsd(t, "alert", "silence", "-config", cfgPath, `host="web1"`)
 	if code != exitUsage || !strings.Contains(errs, "-comment") {
 		t.Fatalf("silence without a comment: %d %s", code, errs)
+	}
+}
+
+// TestAlertDryRunElasticsearch replays an ElastAlert brute-force rule over
+// logs in a real Elasticsearch with `opsd alert dryrun`.
+func TestAlertDryRunElasticsearch(t *testing.T) {
+	es := estest.Client(t)
+	index := estest.Prefix(t, es) + "auth"
+	estest.CreateIndex(t, es, index, `"mappings":{"properties":{"@timestamp":{"type":"date"},"source.ip":{"type":"keyword"},"event.outcome":{"type":"keyword"}}}`)
+	base := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Minute)
+	var bulk strings.Builder
+	add := func(ip, outcome string, at time.Time) {
+		bulk.WriteString(`{"index":{}}` + "\n")
+		fmt.Fprintf(&bulk, `{"@timestamp":%q,"source.ip":%q,"event.outcome":%q}`+"\n", at.Format(time.RFC3339), ip, outcome)
+	}
+	for i := range 12 {
+		add("10.0.0.1", "failure", base.Add(time.Duration(i)*10*time.Second))
+	}
+	for i := range 3 {
+		add("10.0.0.2", "failure", base.Add(time.Duration(i)*time.Minute))
+	}
+	for i := range 20 {
+		add("10.0.0.3", "success", base.Add(time.Duration(i)*5*time.Second))
+	}
+	if body, code := estest.Do(t, es, "POST", "/"+index+"/_bulk?refresh=true", bulk.String()); code != 200 || strings.Contains(string(body), `"errors":true`) {
+		t.Fatalf("bulk: %d %s", code, body)
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	if code, out, errs := opsd(t, "init", "--dir", dir); code != 0 {
+		t.Fatalf("init: %s %s", out, errs)
+	}
+	cfgPath := filepath.Join(dir, "opsd.yaml")
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Alerting.Rules = &RulesConfig{Dir: "rules", URLs: []string{testenv.ElasticsearchURL(t)}}
+	os.Remove(cfgPath)
+	if err := writeConfig(cfgPath, cfg); err != nil {
+		t.Fatal(err)
+	}
+	rule := filepath.Join(dir, "brute.yaml")
+	os.WriteFile(rule, []byte(`name: SSH brute force
+type: frequency
+index: `+index+`
+num_events: 10
+timeframe:
+  minutes: 5
+query_key: source.ip
+filter:
+- term:
+    event.outcome: failure
+`), 0o600)
+	code, out, errs := opsd(t, "alert", "dryrun", "-config", cfgPath, "-from", base.Add(-10*time.Minute).Format(time.RFC3339),
+		"-to", base.Add(30*time.Minute).Format(time.RFC3339), rule)
+	if code != 0 || !strings.Contains(out, "1 matches") || !strings.Contains(out, "10.0.0.1") || strings.Contains(out, "10.0.0.2") ||
+		strings.Contains(out, "10.0.0.3") || !strings.Contains(out, "nothing was sent") {
+		t.Fatalf("dryrun: %d\n%s\n%s", code, out, errs)
+	}
+	code, _, errs = opsd(t, "alert", "dryrun", "-config", cfgPath, filepath.Join(dir, "missing.yaml"))
+	if code == 0 || !strings.Contains(errs, "missing.yaml") {
+		t.Fatalf("missing rule file: %d %s", code, errs)
 	}
 }

@@ -29,6 +29,7 @@
 //	opsd alert silence -comment WHY [-for 2h] [-maintenance] MATCHER...
 //	opsd alert expire SILENCE_ID
 //	opsd alert test RECEIVER                  send a test notification
+//	opsd alert dryrun RULE.yaml [-from T] [-to T]   evaluate an ElastAlert rule over past logs, sending nothing
 //
 // Every command takes -config FILE (default ./opsd-data/opsd.yaml).
 //
