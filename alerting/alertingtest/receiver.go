@@ -1,6 +1,7 @@
 package alertingtest
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -8,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
@@ -59,13 +61,14 @@ type state struct {
 	mu       sync.Mutex
 	mode     Mode
 	messages []Message
+	arrived  chan struct{} // closed and replaced on each message
 	held     chan struct{}
 	done     chan struct{}
 	doneOnce sync.Once
 }
 
 func newState() *state {
-	return &state{held: make(chan struct{}, 64), done: make(chan struct{})}
+	return &state{held: make(chan struct{}, 64), done: make(chan struct{}), arrived: make(chan struct{})}
 }
 
 func (s *state) SetMode(m Mode) { s.mu.Lock(); s.mode = m; s.mu.Unlock() }
@@ -78,8 +81,34 @@ func (s *state) Messages() []Message {
 	defer s.mu.Unlock()
 	return append([]Message(nil), s.messages...)
 }
-func (s *state) add(m Message) { s.mu.Lock(); s.messages = append(s.messages, m); s.mu.Unlock() }
-func (s *state) release()      { s.doneOnce.Do(func() { close(s.done) }) }
+func (s *state) add(m Message) {
+	s.mu.Lock()
+	s.messages = append(s.messages, m)
+	close(s.arrived)
+	s.arrived = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// Wait blocks until at least n messages have arrived (or ctx ends) and
+// returns them all.
+func (s *state) Wait(ctx context.Context, n int) ([]Message, error) {
+	for {
+		s.mu.Lock()
+		if len(s.messages) >= n {
+			out := append([]Message(nil), s.messages...)
+			s.mu.Unlock()
+			return out, nil
+		}
+		ch := s.arrived
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("alertingtest: %d of %d messages arrived: %w", len(s.Messages()), n, ctx.Err())
+		}
+	}
+}
+func (s *state) release() { s.doneOnce.Do(func() { close(s.done) }) }
 
 // HTTPReceiver is a real local HTTP server receiving webhook deliveries.
 type HTTPReceiver struct {

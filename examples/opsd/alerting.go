@@ -62,7 +62,12 @@ func ackKey(cfg *Config) ([]byte, error) {
 	if path == "" {
 		path = filepath.Join(cfg.DataDir, "keys", "ack.key")
 	}
-	path = cfg.abs(path)
+	return readOrCreateKey(cfg.abs(path))
+}
+
+// readOrCreateKey reads a key file of at least 32 bytes, creating it
+// (mode 0600, 32 random bytes) if missing.
+func readOrCreateKey(path string) ([]byte, error) {
 	key, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		key = make([]byte, 32)
@@ -79,7 +84,7 @@ func ackKey(cfg *Config) ([]byte, error) {
 		return nil, err
 	}
 	if len(key) < 32 {
-		return nil, fmt.Errorf("alerting.ack_key_file %s: at least 32 bytes needed", path)
+		return nil, fmt.Errorf("key file %s: at least 32 bytes needed", path)
 	}
 	return key, nil
 }

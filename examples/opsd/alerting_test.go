@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opskit/opskit/alerting/alertingtest"
 	"github.com/opskit/opskit/internal/estest"
 	"github.com/opskit/opskit/internal/testenv"
 )
@@ -96,6 +97,11 @@ func TestDaemonAlerting(t *testing.T) {
 			Component: "demo/API", TCP: &TCPCheck{Addr: closedPort, Mode: "connect"}}},
 		Inputs: &InputsConfig{TokenFile: "keys/inputs.token"},
 	}
+	// Status page subscriptions mail through a real SMTP server (a relay on
+	// loopback, so without TLS).
+	smtp := alertingtest.NewSMTPReceiver(t, alertingtest.SMTPConfig{NoTLS: true})
+	cfg.Status.Subscriptions = &SubscriptionsConfig{KeyFile: "keys/subscriptions.key",
+		SMTP: &SMTPConfig{Host: smtp.Host(), Port: smtp.Port(), TLS: "none", From: "status@example.com"}}
 	os.Remove(cfgPath)
 	if err := writeConfig(cfgPath, cfg); err != nil {
 		t.Fatal(err)
@@ -189,6 +195,24 @@ func TestDaemonAlerting(t *testing.T) {
 	}
 	if m3 := <-got; len(m3.Alerts) != 1 || m3.Alerts[0].Labels["alertname"] != "OpsdTest" {
 		t.Fatalf("test notification %+v", m3)
+	}
+	// A reader subscribes: the confirmation mail arrives, signed link inside.
+	resp, err = http.PostForm(base+"/p/demo/subscribe", url.Values{"email": {"reader@example.com"}})
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("subscribe: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
+	mails, err := smtp.Wait(wctx, 1)
+	wcancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := string(mails[0].Body); !strings.Contains(b, "reader@example.com") || !strings.Contains(b, "/p/demo/confirm?t=") {
+		t.Fatalf("confirmation mail:\n%s", b)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "keys", "subscriptions.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("subscription key file: %v %v", fi, err)
 	}
 	code, _, errs = opsd(t, "alert", "silence", "-config", cfgPath, `host="web1"`)
 	if code != exitUsage || !strings.Contains(errs, "-comment") {

@@ -118,6 +118,28 @@ type StatusConfig struct {
 	AdminTokenFile string       `yaml:"admin_token_file,omitempty"`
 	TLS            bool         `yaml:"tls,omitempty"` // served behind TLS: redirect HTTP, send HSTS
 	Pages          []StatusPage `yaml:"pages"`
+	// Subscriptions lets readers subscribe by email (double opt-in) and
+	// registers webhook subscribers (admin API).
+	Subscriptions *SubscriptionsConfig `yaml:"subscriptions,omitempty"`
+}
+
+// SubscriptionsConfig: the key signing confirm and unsubscribe links
+// (created 0600 if missing) and the SMTP server mail goes through.
+type SubscriptionsConfig struct {
+	KeyFile string      `yaml:"key_file"`
+	SMTP    *SMTPConfig `yaml:"smtp,omitempty"`
+}
+
+// SMTPConfig is an SMTP submission server; tls is "starttls" (default),
+// "implicit", or "none" (only for a relay on loopback).
+type SMTPConfig struct {
+	Host        string `yaml:"host"`
+	Port        int    `yaml:"port,omitempty"`
+	TLS         string `yaml:"tls,omitempty"`
+	CAFile      string `yaml:"ca_file,omitempty"`
+	Username    string `yaml:"username,omitempty"`
+	PasswordEnv string `yaml:"password_env,omitempty"`
+	From        string `yaml:"from"`
 }
 
 // StatusPage is one instance's page and its components.

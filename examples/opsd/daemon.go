@@ -112,6 +112,11 @@ func runDaemon(ctx context.Context, cfgPath string, stdout, stderr io.Writer) er
 			return err
 		}
 		root = d.mountStatus(ctx, sp)
+		go func() {
+			if err := sp.Run(ctx); err != nil {
+				log.Error("opsd: status page notifications stopped", "error", err)
+			}
+		}()
 	}
 	alertsDone := make(chan error, 1)
 	alertsDone <- nil

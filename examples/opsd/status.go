@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"github.com/opskit/opskit/internal/sqlstore"
 	"github.com/opskit/opskit/logbook"
 	"github.com/opskit/opskit/statuspage"
+	"github.com/opskit/opskit/statuspage/smtpmail"
 )
 
 // writeToken writes a new random admin token to path (0600, never
@@ -50,6 +52,11 @@ func openStatus(ctx context.Context, cfg *Config, db *sqlstore.DB) (*statuspage.
 			return nil, fmt.Errorf("status admin token in %s is shorter than 16 characters", sc.AdminTokenFile)
 		}
 	}
+	if sub := sc.Subscriptions; sub != nil {
+		if err := subscriptions(cfg, sub, &spc); err != nil {
+			return nil, err
+		}
+	}
 	h, err := statuspage.New(ctx, db, spc)
 	if err != nil {
 		return nil, err
@@ -78,6 +85,47 @@ func openStatus(ctx context.Context, cfg *Config, db *sqlstore.DB) (*statuspage.
 		}
 	}
 	return h, nil
+}
+
+// subscriptions configures email and webhook subscriptions.
+func subscriptions(cfg *Config, sub *SubscriptionsConfig, spc *statuspage.Config) error {
+	if sub.KeyFile == "" {
+		return usageError{"status.subscriptions.key_file is required"}
+	}
+	key, err := readOrCreateKey(cfg.abs(sub.KeyFile))
+	if err != nil {
+		return fmt.Errorf("status.subscriptions.key_file: %w", err)
+	}
+	spc.SubscriptionKey = key
+	if s := sub.SMTP; s != nil {
+		mc := smtpmail.Config{Host: s.Host, Port: s.Port, Username: s.Username, From: s.From}
+		switch s.TLS {
+		case "", "starttls":
+			mc.TLS = smtpmail.StartTLS
+		case "implicit":
+			mc.TLS = smtpmail.ImplicitTLS
+		case "none":
+			mc.TLS = smtpmail.NoTLS
+		default:
+			return usagef("status.subscriptions.smtp.tls: %q (use starttls, implicit or none)", s.TLS)
+		}
+		if mc.Password, err = secretEnv("status.subscriptions.smtp.password_env", s.PasswordEnv); err != nil {
+			return usageError{err.Error()}
+		}
+		pool, err := caPool("status.subscriptions.smtp.ca_file", cfg.abs(s.CAFile))
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		if pool != nil {
+			mc.TLSConfig = &tls.Config{RootCAs: pool, ServerName: s.Host, MinVersion: tls.VersionTLS12}
+		}
+		m, err := smtpmail.New(mc)
+		if err != nil {
+			return usageError{"status.subscriptions.smtp: " + err.Error()}
+		}
+		spc.Mailer = m
+	}
+	return nil
 }
 
 // mountStatus serves the status pages beside the daemon's own routes and
