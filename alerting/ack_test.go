@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opskit/opskit/internal/sqlstore/sqlstoretest"
+	"github.com/opskit/opskit/sqlstore/sqlstoretest"
 )
 
 func TestAckLink(t *testing.T) {

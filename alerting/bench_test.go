@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opskit/opskit/internal/sqlstore/sqlstoretest"
+	"github.com/opskit/opskit/sqlstore/sqlstoretest"
 )
 
 // BenchmarkManagerIngest measures Notify with 10,000 distinct

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/opskit/opskit/internal/sqlstore"
+	"github.com/opskit/opskit/sqlstore"
 )
 
 // Command is a change asked of the Manager by another process sharing its

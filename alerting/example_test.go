@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/opskit/opskit/alerting"
-	"github.com/opskit/opskit/internal/sqlstore"
+	"github.com/opskit/opskit/sqlstore"
 )
 
 // printer is a Notifier that prints what it is sent.

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/opskit/opskit/internal/sqlstore"
+	"github.com/opskit/opskit/sqlstore"
 )
 
 // ErrNotFound is returned (wrapped) when an alert group or silence does not

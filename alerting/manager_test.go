@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opskit/opskit/internal/sqlstore"
-	"github.com/opskit/opskit/internal/sqlstore/sqlstoretest"
+	"github.com/opskit/opskit/sqlstore"
+	"github.com/opskit/opskit/sqlstore/sqlstoretest"
 )
 
 // clock is a settable test clock.

@@ -15,7 +15,7 @@ import (
 	"github.com/opskit/opskit/alerting/alertingtest"
 	"github.com/opskit/opskit/alerting/email"
 	"github.com/opskit/opskit/alerting/webhook"
-	"github.com/opskit/opskit/internal/sqlstore/sqlstoretest"
+	"github.com/opskit/opskit/sqlstore/sqlstoretest"
 )
 
 // TestWebhookDown30Seconds: a real webhook receiver that answers 503 for

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opskit/opskit/internal/sqlstore"
-	"github.com/opskit/opskit/internal/sqlstore/sqlstoretest"
+	"github.com/opskit/opskit/sqlstore"
+	"github.com/opskit/opskit/sqlstore/sqlstoretest"
 )
 
 // poster is a minimal webhook Notifier for this test: POST JSON with the

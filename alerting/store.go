@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/opskit/opskit/internal/sqlstore"
+	"github.com/opskit/opskit/sqlstore"
 )
 
 // The Manager's schema (component "alerting" in opskit_schema). Version 1:

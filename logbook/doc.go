@@ -10,7 +10,7 @@
 // the time it was written down, its author, and whether customers may see
 // it) and follow-up [ActionItem]s.
 //
-// A [Store] keeps incidents in SQL (package internal/sqlstore: SQLite by
+// A [Store] keeps incidents in SQL (package sqlstore: SQLite by
 // default, PostgreSQL for several daemons; schema version 1, migrated on
 // Open). Updates use optimistic concurrency: an update made to a stale copy
 // fails with [ErrConflict]. Timeline entries are never edited; a pasted

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opskit/opskit/internal/sqlstore"
+	"github.com/opskit/opskit/sqlstore"
 	"github.com/opskit/opskit/logbook"
 )
 

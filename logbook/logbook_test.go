@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opskit/opskit/internal/sqlstore"
-	"github.com/opskit/opskit/internal/sqlstore/sqlstoretest"
+	"github.com/opskit/opskit/sqlstore"
+	"github.com/opskit/opskit/sqlstore/sqlstoretest"
 	"github.com/opskit/opskit/logbook"
 )
 

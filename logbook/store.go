@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opskit/opskit/internal/sqlstore"
+	"github.com/opskit/opskit/sqlstore"
 )
 
 // Filter selects incidents for List.

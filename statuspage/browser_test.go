@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opskit/opskit/internal/sqlstore/sqlstoretest"
+	"github.com/opskit/opskit/sqlstore/sqlstoretest"
 	"github.com/opskit/opskit/internal/testenv"
 	"github.com/opskit/opskit/statuspage"
 )

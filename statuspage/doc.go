@@ -27,7 +27,7 @@
 // Pages change through Go methods ([Handler.PutPage], [Handler.AddComponent],
 // [Handler.SetComponentStatus] for checks, [Handler.CreateIncident],
 // [Handler.AddUpdate]) or the bearer-token admin API under /api/admin/.
-// Pages are stored in SQL through internal/sqlstore (SQLite or PostgreSQL).
+// Pages are stored in SQL through package sqlstore (SQLite or PostgreSQL; open one with sqlstore.Open).
 //
 // [Handler.Export] writes a page as static files, to publish on hosting that
 // does not share the fate of the infrastructure it reports on.

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/opskit/opskit/internal/sqlstore"
+	"github.com/opskit/opskit/sqlstore"
 	"github.com/opskit/opskit/statuspage"
 )
 

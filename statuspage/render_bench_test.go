@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opskit/opskit/internal/sqlstore/sqlstoretest"
+	"github.com/opskit/opskit/sqlstore/sqlstoretest"
 )
 
 // BenchmarkRender renders every response of a page with 50 components and

@@ -18,8 +18,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/opskit/opskit/internal/sqlstore"
-	"github.com/opskit/opskit/internal/sqlstore/sqlstoretest"
+	"github.com/opskit/opskit/sqlstore"
+	"github.com/opskit/opskit/sqlstore/sqlstoretest"
 	"github.com/opskit/opskit/statuspage"
 )
 

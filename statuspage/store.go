@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"github.com/opskit/opskit/internal/sqlstore"
+	"github.com/opskit/opskit/sqlstore"
 )
 
 // Store keeps pages in SQL (SQLite or PostgreSQL), one JSON document per

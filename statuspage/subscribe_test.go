@@ -20,8 +20,8 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"github.com/opskit/opskit/internal/sqlstore"
-	"github.com/opskit/opskit/internal/sqlstore/sqlstoretest"
+	"github.com/opskit/opskit/sqlstore"
+	"github.com/opskit/opskit/sqlstore/sqlstoretest"
 	"github.com/opskit/opskit/statuspage"
 	"github.com/opskit/opskit/statuspage/smtpmail"
 )

@@ -66,7 +66,7 @@
 // next_alert_time). A catch-up after downtime therefore alerts once per key,
 // not once per missed window.
 //
-// With a [Store] (internal/sqlstore, SQLite or PostgreSQL, schema
+// With a [Store] (package sqlstore, SQLite or PostgreSQL, schema
 // "esrule" version 1), each rule's resume point and silences survive
 // restarts: a restarted Runner resumes from the last processed end if it is
 // younger than OldQueryLimit (default one week, ElastAlert's

@@ -19,8 +19,8 @@ import (
 
 	"github.com/opskit/opskit/alerting"
 	"github.com/opskit/opskit/internal/estest"
-	"github.com/opskit/opskit/internal/sqlstore"
-	"github.com/opskit/opskit/internal/sqlstore/sqlstoretest"
+	"github.com/opskit/opskit/sqlstore"
+	"github.com/opskit/opskit/sqlstore/sqlstoretest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden query files in testdata/queries")

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/opskit/opskit/internal/sqlstore"
+	"github.com/opskit/opskit/sqlstore"
 )
 
 // component names this package's schema in sqlstore.

@@ -24,7 +24,7 @@ import (
 	"github.com/opskit/opskit/alerting/pagerduty"
 	"github.com/opskit/opskit/alerting/slack"
 	"github.com/opskit/opskit/alerting/webhook"
-	"github.com/opskit/opskit/internal/sqlstore"
+	"github.com/opskit/opskit/sqlstore"
 	"github.com/opskit/opskit/statuspage"
 )
 

@@ -17,7 +17,7 @@ import (
 
 	"github.com/opskit/opskit/alerting"
 	"github.com/opskit/opskit/backup"
-	"github.com/opskit/opskit/internal/sqlstore"
+	"github.com/opskit/opskit/sqlstore"
 	"github.com/opskit/opskit/statuspage"
 )
 

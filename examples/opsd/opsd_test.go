@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/opskit/opskit/internal/estest"
-	"github.com/opskit/opskit/internal/sqlstore"
+	"github.com/opskit/opskit/sqlstore"
 	"github.com/opskit/opskit/internal/sshtest"
 	"github.com/opskit/opskit/internal/testenv"
 )
