@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opskit/opskit/sqlstore"
 	"github.com/opskit/opskit/logbook"
+	"github.com/opskit/opskit/sqlstore"
 )
 
 func Example() {

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opskit/opskit/logbook"
 	"github.com/opskit/opskit/sqlstore"
 	"github.com/opskit/opskit/sqlstore/sqlstoretest"
-	"github.com/opskit/opskit/logbook"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

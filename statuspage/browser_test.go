@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opskit/opskit/sqlstore/sqlstoretest"
 	"github.com/opskit/opskit/internal/testenv"
+	"github.com/opskit/opskit/sqlstore/sqlstoretest"
 	"github.com/opskit/opskit/statuspage"
 )
 

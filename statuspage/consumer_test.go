@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opskit/opskit/sqlstore/sqlstoretest"
 	"github.com/opskit/opskit/internal/testenv"
+	"github.com/opskit/opskit/sqlstore/sqlstoretest"
 	"github.com/opskit/opskit/statuspage"
 )
 

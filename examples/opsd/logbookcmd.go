@@ -14,8 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/opskit/opskit/sqlstore"
 	"github.com/opskit/opskit/logbook"
+	"github.com/opskit/opskit/sqlstore"
 	"github.com/opskit/opskit/statuspage"
 )
 

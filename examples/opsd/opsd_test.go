@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/opskit/opskit/internal/estest"
-	"github.com/opskit/opskit/sqlstore"
 	"github.com/opskit/opskit/internal/sshtest"
 	"github.com/opskit/opskit/internal/testenv"
+	"github.com/opskit/opskit/sqlstore"
 )
 
 func opsd(t *testing.T, args ...string) (int, string, string) {

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opskit/opskit/sqlstore"
 	"github.com/opskit/opskit/logbook"
+	"github.com/opskit/opskit/sqlstore"
 	"github.com/opskit/opskit/statuspage"
 	"github.com/opskit/opskit/statuspage/smtpmail"
 )

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/opskit/opskit/sqlstore"
 	"github.com/opskit/opskit/internal/testenv"
+	"github.com/opskit/opskit/sqlstore"
 )
 
 // Each runs f as a subtest named "sqlite" and one named "postgres", each
