@@ -14,6 +14,7 @@ import (
 // are written to temporary names and renamed, so a web server never serves
 // half a file.
 func (h *Handler) Export(ctx context.Context, slug, dir string) ([]string, error) {
+	h.flush(slug) // a change waiting for RenderInterval is exported too
 	h.mu.RLock()
 	sp := h.pages[slug]
 	h.mu.RUnlock()

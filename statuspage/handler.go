@@ -47,6 +47,14 @@ type Config struct {
 	// DeliveryInterval is how often Run retries failed notifications;
 	// default 30 seconds.
 	DeliveryInterval time.Duration
+	// RenderInterval, when positive, renders a page at most once per
+	// interval for changes from SetComponentStatus (check results): such a
+	// change is stored at once (and seen by Page), and shown on the page
+	// when the interval is over, together with any others that came
+	// meanwhile. A storm of check results then costs one render per
+	// interval (opsd uses 1s). Other changes (admin API, incidents) are
+	// rendered at once. Zero renders on every change.
+	RenderInterval time.Duration
 	// HTTPClient posts webhooks; nil means http.DefaultClient (each
 	// delivery has a 15 s deadline).
 	HTTPClient *http.Client
@@ -68,8 +76,10 @@ type Handler struct {
 	// that requests take no lock and never wait for a writer.
 	served atomic.Pointer[map[string]*servedPage]
 
-	limits    limiter
-	kick      chan struct{}
+	limits     limiter
+	kick       chan struct{}
+	renderedAt map[string]time.Time  // by slug, with RenderInterval
+	timers     map[string]*time.Timer // pending renders, by slug
 	deliverMu sync.Mutex
 }
 
@@ -77,6 +87,7 @@ type servedPage struct {
 	page    *Page
 	bodies  map[string]*body
 	version int64
+	stale   bool // bodies show an older version of page (RenderInterval)
 }
 
 // New opens (and migrates) the store in db and loads every page.
@@ -88,7 +99,8 @@ func New(ctx context.Context, db *sqlstore.DB, cfg Config) (*Handler, error) {
 	if k := cfg.SubscriptionKey; len(k) > 0 && len(k) < 16 {
 		return nil, fmt.Errorf("%w: Config.SubscriptionKey has %d bytes; use 32 random bytes", ErrInvalid, len(k))
 	}
-	h := &Handler{cfg: cfg, store: st, pages: map[string]*servedPage{}, kick: make(chan struct{}, 1)}
+	h := &Handler{cfg: cfg, store: st, pages: map[string]*servedPage{}, kick: make(chan struct{}, 1),
+		renderedAt: map[string]time.Time{}, timers: map[string]*time.Timer{}}
 	slugs, err := st.Slugs(ctx)
 	if err != nil {
 		return nil, err
@@ -138,7 +150,57 @@ func (h *Handler) now() time.Time {
 	return time.Now()
 }
 
-func (h *Handler) publish(p *Page, version int64) error {
+// publish renders p and serves it.
+func (h *Handler) publish(p *Page, version int64) error { return h.install(p, version) }
+
+// publishSoon is publish for changes that come in storms (check
+// results): with RenderInterval, at most one render per interval.
+func (h *Handler) publishSoon(p *Page, version int64) error {
+	if iv := h.cfg.RenderInterval; iv > 0 {
+		now := time.Now() // the timers' clock
+		h.mu.Lock()
+		old := h.pages[p.Slug]
+		if old != nil && old.version > version {
+			h.mu.Unlock()
+			return nil
+		}
+		if old != nil && (h.timers[p.Slug] != nil || now.Sub(h.renderedAt[p.Slug]) < iv) {
+			// Rendered a moment ago: keep the new state, render it later.
+			h.pages[p.Slug] = &servedPage{page: p, bodies: old.bodies, version: version, stale: true}
+			if h.timers[p.Slug] == nil {
+				slug := p.Slug
+				h.timers[slug] = time.AfterFunc(iv-now.Sub(h.renderedAt[slug]), func() { h.flush(slug) })
+			}
+			h.mu.Unlock()
+			return nil
+		}
+		h.renderedAt[p.Slug] = now
+		h.mu.Unlock()
+	}
+	return h.install(p, version)
+}
+
+// flush renders page slug if its bodies are stale (RenderInterval).
+func (h *Handler) flush(slug string) {
+	h.mu.Lock()
+	if t := h.timers[slug]; t != nil {
+		t.Stop()
+		delete(h.timers, slug)
+	}
+	sp := h.pages[slug]
+	if sp == nil || !sp.stale {
+		h.mu.Unlock()
+		return
+	}
+	h.renderedAt[slug] = time.Now()
+	h.mu.Unlock()
+	if err := h.install(sp.page, sp.version); err != nil {
+		h.log().Error("statuspage: render", "page", slug, "err", err)
+	}
+}
+
+// install renders p and serves it unless a newer version is served.
+func (h *Handler) install(p *Page, version int64) error {
 	bodies, err := p.render(h.now(), h.emailOn())
 	if err != nil {
 		return fmt.Errorf("statuspage: render %s: %w", p.Slug, err)
@@ -164,6 +226,12 @@ func (h *Handler) change(ctx context.Context, slug string, create bool, f func(p
 // queue notifications with it).
 func (h *Handler) changeThen(ctx context.Context, slug string, create bool, f func(p *Page, now time.Time) error,
 	after func(tx *sql.Tx, p *Page, now time.Time) error) (*Page, error) {
+	return h.changeWith(ctx, slug, create, f, after, h.publish)
+}
+
+// changeWith is changeThen publishing with publish.
+func (h *Handler) changeWith(ctx context.Context, slug string, create bool, f func(p *Page, now time.Time) error,
+	after func(tx *sql.Tx, p *Page, now time.Time) error, publish func(*Page, int64) error) (*Page, error) {
 	now := h.now().UTC()
 	var a func(tx *sql.Tx, p *Page) error
 	if after != nil {
@@ -182,7 +250,7 @@ func (h *Handler) changeThen(ctx context.Context, slug string, create bool, f fu
 	if after != nil {
 		h.wake()
 	}
-	return p, h.publish(p, v)
+	return p, publish(p, v)
 }
 
 // PutPage creates page slug or changes its name, URL and time zone.
@@ -267,7 +335,7 @@ func (h *Handler) SetComponentStatus(ctx context.Context, slug, id string, statu
 		return nil
 	}
 	var old ComponentStatus
-	_, err := h.changeThen(ctx, slug, false, func(p *Page, now time.Time) error {
+	_, err := h.changeWith(ctx, slug, false, func(p *Page, now time.Time) error {
 		c, err := p.component(id)
 		if err != nil {
 			return err
@@ -290,7 +358,7 @@ func (h *Handler) SetComponentStatus(ctx context.Context, slug, id string, statu
 			return err
 		}
 		return h.queueComponent(ctx, tx, p, c, old, now)
-	})
+	}, h.publishSoon)
 	return err
 }
 

@@ -456,3 +456,58 @@ func TestSetComponentStatusFromChecks(t *testing.T) {
 		}
 	})
 }
+
+// TestRenderInterval: with RenderInterval, a change right after a render
+// is stored and seen by Page at once, shown on the page later (here,
+// forced by Export, which renders what is pending), never lost.
+func TestRenderInterval(t *testing.T) {
+	db := sqlstoretest.SQLite(t)
+	c := &clock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+	h, err := statuspage.New(context.Background(), db, statuspage.Config{Now: c.now, RenderInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := h.PutPage(ctx, "acme", "Acme", "https://acme.status.example.com", ""); err != nil {
+		t.Fatal(err)
+	}
+	api, err := h.AddComponent(ctx, "acme", statuspage.Component{Name: "API"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := func() string {
+		var out struct{ Components []struct{ Status string } }
+		json.Unmarshal(get(t, h, "", "/p/acme/api/v2/components.json").Body.Bytes(), &out)
+		if len(out.Components) == 0 {
+			return "none"
+		}
+		return out.Components[0].Status
+	}
+	// Admin changes show at once; the first check result too (nothing
+	// rendered for a check yet), the next within the hour waits.
+	if got := status(); got != "operational" {
+		t.Fatalf("new component served as %q", got)
+	}
+	if err := h.SetComponentStatus(ctx, "acme", api, statuspage.DegradedPerformance, "slow"); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(); got != "degraded_performance" {
+		t.Fatalf("first check result served as %q", got)
+	}
+	if err := h.SetComponentStatus(ctx, "acme", api, statuspage.MajorOutage, "down"); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(); got != "degraded_performance" {
+		t.Fatalf("served %q before the interval was over", got)
+	}
+	if p, _ := h.Page("acme"); len(p.Components) != 1 || p.Components[0].Status != statuspage.MajorOutage {
+		t.Fatalf("Page does not show the stored change: %+v", p.Components)
+	}
+	files, err := h.Export(ctx, "acme", t.TempDir())
+	if err != nil || len(files) == 0 {
+		t.Fatalf("export: %v %v", files, err)
+	}
+	if got := status(); got != "major_outage" {
+		t.Fatalf("after the pending render: %q", got)
+	}
+}

@@ -23,6 +23,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8099", "listen address")
 	every := flag.Duration("check-interval", 100*time.Millisecond, "how often the simulated check changes a component (0: never)")
+	renderEvery := flag.Duration("render-interval", time.Second, "statuspage.Config.RenderInterval (0: render on every change)")
 	flag.Parse()
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "statusserver")
@@ -34,7 +35,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h, err := statuspage.New(ctx, db, statuspage.Config{HostSuffix: ".status.localhost"})
+	h, err := statuspage.New(ctx, db, statuspage.Config{HostSuffix: ".status.localhost", RenderInterval: *renderEvery})
 	if err != nil {
 		log.Fatal(err)
 	}

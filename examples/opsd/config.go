@@ -114,9 +114,12 @@ type RetentionConfig struct {
 // /p/SLUG/ on the daemon's address. The admin API (/api/admin/) takes the
 // bearer token stored in admin_token_file.
 type StatusConfig struct {
-	HostSuffix     string       `yaml:"host_suffix,omitempty"`
-	AdminTokenFile string       `yaml:"admin_token_file,omitempty"`
-	TLS            bool         `yaml:"tls,omitempty"` // served behind TLS: redirect HTTP, send HSTS
+	HostSuffix     string `yaml:"host_suffix,omitempty"`
+	AdminTokenFile string `yaml:"admin_token_file,omitempty"`
+	TLS            bool   `yaml:"tls,omitempty"` // served behind TLS: redirect HTTP, send HSTS
+	// RenderInterval: a page is re-rendered at most this often however
+	// fast checks change it (default 1s; 0s renders on every change).
+	RenderInterval string       `yaml:"render_interval,omitempty"`
 	Pages          []StatusPage `yaml:"pages"`
 	// Subscriptions lets readers subscribe by email (double opt-in) and
 	// registers webhook subscribers (admin API).

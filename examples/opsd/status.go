@@ -41,6 +41,10 @@ func writeToken(path string) error {
 func openStatus(ctx context.Context, cfg *Config, db *sqlstore.DB) (*statuspage.Handler, error) {
 	sc := cfg.Status
 	spc := statuspage.Config{HostSuffix: sc.HostSuffix, RedirectHTTP: sc.TLS}
+	var err error
+	if spc.RenderInterval, err = parseDur("status.render_interval", sc.RenderInterval, time.Second); err != nil {
+		return nil, usageError{err.Error()}
+	}
 	if sc.AdminTokenFile != "" {
 		b, err := os.ReadFile(cfg.abs(sc.AdminTokenFile))
 		if err != nil {
