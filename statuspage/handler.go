@@ -78,9 +78,9 @@ type Handler struct {
 
 	limits     limiter
 	kick       chan struct{}
-	renderedAt map[string]time.Time  // by slug, with RenderInterval
+	renderedAt map[string]time.Time   // by slug, with RenderInterval
 	timers     map[string]*time.Timer // pending renders, by slug
-	deliverMu sync.Mutex
+	deliverMu  sync.Mutex
 }
 
 type servedPage struct {
