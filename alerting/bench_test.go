@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,4 +89,39 @@ func BenchmarkManagerTick(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkManagerIngestChanging is the worst case: every alert sent
+// differs from the stored one (a changing annotation), so every Notify
+// writes to SQLite; concurrent callers share transactions (group commit).
+func BenchmarkManagerIngestChanging(b *testing.B) {
+	const distinct = 10000
+	cfg := Config{
+		Receivers: map[string]Receiver{"r": {Notifier: &recorder{}}},
+		Default:   Route{GroupBy: []string{"alertname", "host"}, Escalation: Escalation{Levels: []Level{{Receivers: []string{"r"}}}}},
+	}
+	m, err := NewManager(context.Background(), sqlstoretest.SQLite(b), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.Logger = slog.New(slog.DiscardHandler)
+	ctx := context.Background()
+	var n atomic.Int64
+	b.SetParallelism(16) // many producers, as behind an HTTP input
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			a := Alert{
+				Labels:      Labels{"alertname": fmt.Sprint("Check", i%50), "host": fmt.Sprint("host", (i%distinct)/50)},
+				Annotations: map[string]string{"value": fmt.Sprint(i)},
+			}
+			if err := m.Notify(ctx, a); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "alerts/s")
 }
