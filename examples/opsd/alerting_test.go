@@ -281,3 +281,57 @@ filter:
 		t.Fatalf("missing rule file: %d %s", code, errs)
 	}
 }
+
+// TestStatusServeAndExport: `opsd status export` writes the page as files,
+// `opsd status serve` serves it alone.
+func TestStatusServeAndExport(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if code, out, errs := opsd(t, "init", "--dir", dir); code != 0 {
+		t.Fatalf("init: %s %s", out, errs)
+	}
+	cfgPath := filepath.Join(dir, "opsd.yaml")
+	out := t.TempDir()
+	code, stdout, errs := opsd(t, "status", "export", "-config", cfgPath, "demo", out)
+	if code != 0 || !strings.Contains(stdout, "files") {
+		t.Fatalf("export: %d %s %s", code, stdout, errs)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "api", "v2", "summary.json"))
+	if err != nil || !strings.Contains(string(b), `"Web application"`) {
+		t.Fatalf("exported summary: %s %v", b, err)
+	}
+	if code, _, errs := opsd(t, "status", "export", "-config", cfgPath, "nope", out); code == 0 || !strings.Contains(errs, "nope") {
+		t.Fatalf("export of an unknown page: %d %s", code, errs)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &lineWaiter{want: "serving status pages", seen: make(chan struct{})}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"status", "serve", "-config", cfgPath, "-listen", addr}, w, io.Discard) }()
+	select {
+	case <-w.seen:
+	case c := <-done:
+		t.Fatalf("status serve exited with %d", c)
+	}
+	resp, err := http.Get("http://" + addr + "/p/demo/api/v2/status.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"indicator":"none"`) {
+		t.Fatalf("served: %d %s", resp.StatusCode, body)
+	}
+	if resp, err := http.Get("http://" + addr + "/healthz"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("status serve serves more than pages: %v %v", resp, err)
+	}
+	cancel()
+	if c := <-done; c != 0 {
+		t.Fatalf("status serve exit %d", c)
+	}
+}

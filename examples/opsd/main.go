@@ -24,6 +24,8 @@
 //	opsd logbook close ID [--root-cause T] [--what-we-did T] [--impact T] [--prevention T] [--status closed]
 //	opsd logbook postmortem ID [--customer] [--html]
 //	opsd logbook list [--status S] [--for INSTANCE] [--json]
+//	opsd status serve [-listen ADDR]          the status pages alone (e.g. on another host sharing PostgreSQL)
+//	opsd status export SLUG DIR               a page as static files (HTML, JSON, feeds)
 //	opsd alert list [--json]                  alert groups, undelivered notifications, silences
 //	opsd alert ack ID                         acknowledge a group (stops escalation)
 //	opsd alert silence -comment WHY [-for 2h] [-maintenance] MATCHER...
@@ -67,7 +69,8 @@ const (
 	configName   = "opsd.yaml"
 	usageSummary = `usage: opsd [-config FILE] COMMAND
 commands: init, run, backup run|list|verify|restore|drill|prune|unlock, logs prune,
-  logbook new|note|close|postmortem|list, alert list|ack|silence|expire|test
+  logbook new|note|close|postmortem|list, alert list|ack|silence|expire|test|dryrun,
+  status serve|export
 run "opsd help" or "go doc github.com/opskit/opskit/examples/opsd" for details`
 )
 
@@ -142,6 +145,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdLogbook(ctx, args[1:], stdout, stderr)
 	case "alert":
 		return cmdAlert(ctx, args[1:], stdout, stderr)
+	case "status":
+		return cmdStatus(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usageSummary)
 		return nil
