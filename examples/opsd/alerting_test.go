@@ -312,7 +312,9 @@ func TestStatusServeAndExport(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &lineWaiter{want: "serving status pages", seen: make(chan struct{})}
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"status", "serve", "-config", cfgPath, "-listen", addr}, w, io.Discard) }()
+	go func() {
+		done <- run(ctx, []string{"status", "serve", "-config", cfgPath, "-listen", addr}, w, io.Discard)
+	}()
 	select {
 	case <-w.seen:
 	case c := <-done:
