@@ -18,6 +18,19 @@ const (
 	Critical Severity = "critical"
 )
 
+// Rank orders severities: Critical 3, Warning 2, Info 1, anything else 0.
+func (s Severity) Rank() int {
+	switch s {
+	case Critical:
+		return 3
+	case Warning:
+		return 2
+	case Info:
+		return 1
+	}
+	return 0
+}
+
 // Labels identify an alert: two alerts with the same labels are the same
 // alert (see Fingerprint). Keep them low-cardinality (host, check, rule);
 // put free text in Annotations.

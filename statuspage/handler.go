@@ -2,7 +2,6 @@ package statuspage
 
 import (
 	"context"
-	"crypto/subtle"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/opskit/opskit/internal/bearer"
 	"github.com/opskit/opskit/sqlstore"
 )
 
@@ -632,17 +632,7 @@ func (h *Handler) route(r *http.Request) (slug, path string) {
 	return "", ""
 }
 
-func (h *Handler) authorized(r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || tok == "" {
-		return false
-	}
-	good := 0
-	for _, t := range h.cfg.AdminTokens {
-		good |= subtle.ConstantTimeCompare([]byte(tok), []byte(t))
-	}
-	return good == 1
-}
+func (h *Handler) authorized(r *http.Request) bool { return bearer.Allowed(r, h.cfg.AdminTokens) }
 
 // admin serves the token-authenticated admin API:
 //

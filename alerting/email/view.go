@@ -79,7 +79,7 @@ func newView(ctx context.Context, now time.Time, loc *time.Location, alerts []al
 		if a.Status != b.Status {
 			return a.Status == "firing"
 		}
-		return rank(a.Severity) > rank(b.Severity)
+		return alerting.Severity(a.Severity).Rank() > alerting.Severity(b.Severity).Rank()
 	})
 	v.Status = "FIRING"
 	if v.Firing == 0 || d.Resolved {
@@ -92,18 +92,6 @@ func newView(ctx context.Context, now time.Time, loc *time.Location, alerts []al
 		v.GroupKey = groupOf(alerts)
 	}
 	return v
-}
-
-func rank(s string) int {
-	switch alerting.Severity(s) {
-	case alerting.Critical:
-		return 3
-	case alerting.Warning:
-		return 2
-	case alerting.Info:
-		return 1
-	}
-	return 0
 }
 
 // Subject is "[FIRING:2] DiskFull, HighCPU" or, for one alert,

@@ -1,7 +1,6 @@
 package input
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/opskit/opskit/alerting"
+	"github.com/opskit/opskit/internal/bearer"
 )
 
 // The sources, as in Alert.Source and Allow.Source.
@@ -49,7 +49,7 @@ func (a Allow) match(al alerting.Alert) bool {
 			return false
 		}
 	}
-	if a.MinSeverity != "" && rank(al.Severity) < rank(a.MinSeverity) {
+	if a.MinSeverity != "" && al.Severity.Rank() < a.MinSeverity.Rank() {
 		return false
 	}
 	if a.MinFalcoPriority != "" && al.Source == Falco && FalcoPriorityRank(al.Labels["priority"]) < FalcoPriorityRank(a.MinFalcoPriority) {
@@ -63,18 +63,6 @@ func (a Allow) match(al alerting.Alert) bool {
 		}
 	}
 	return true
-}
-
-func rank(s alerting.Severity) int {
-	switch s {
-	case alerting.Critical:
-		return 3
-	case alerting.Warning:
-		return 2
-	case alerting.Info:
-		return 1
-	}
-	return 0
 }
 
 // Config configures a Handler.
@@ -135,7 +123,7 @@ func New(cfg Config) (*Handler, error) {
 		if a.MinFalcoPriority != "" && FalcoPriorityRank(a.MinFalcoPriority) < 0 {
 			return nil, fmt.Errorf("input: Allow[%d]: unknown Falco priority %q", i, a.MinFalcoPriority)
 		}
-		if a.MinSeverity != "" && rank(a.MinSeverity) == 0 {
+		if a.MinSeverity != "" && a.MinSeverity.Rank() == 0 {
 			return nil, fmt.Errorf("input: Allow[%d]: unknown severity %q", i, a.MinSeverity)
 		}
 	}
@@ -182,17 +170,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-func (h *Handler) authorized(r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || tok == "" {
-		return false
-	}
-	good := 0
-	for _, t := range h.cfg.Tokens {
-		good |= subtle.ConstantTimeCompare([]byte(tok), []byte(t))
-	}
-	return good == 1
-}
+func (h *Handler) authorized(r *http.Request) bool { return bearer.Allowed(r, h.cfg.Tokens) }
 
 func (h *Handler) route(source string, parse func([]byte, time.Time) ([]alerting.Alert, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

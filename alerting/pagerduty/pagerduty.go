@@ -173,14 +173,14 @@ func (n *Notifier) event(d alerting.Delivery, now time.Time, key string, alerts 
 func (n *Notifier) payload(d alerting.Delivery, now time.Time, alerts []alerting.Alert) *Payload {
 	first := alerts[0]
 	for _, a := range alerts { // the most urgent firing alert speaks for the group
-		if !a.Resolved(now) && (first.Resolved(now) || rank(a.Severity) > rank(first.Severity)) {
+		if !a.Resolved(now) && (first.Resolved(now) || a.Severity.Rank() > first.Severity.Rank()) {
 			first = a
 		}
 	}
 	sev := alerting.Info
 	firing, resolved := []map[string]any{}, []map[string]any{}
 	for _, a := range alerts {
-		if rank(a.Severity) > rank(sev) {
+		if a.Severity.Rank() > sev.Rank() {
 			sev = a.Severity
 		}
 		det := map[string]any{"labels": a.Labels, "summary": a.Summary, "starts_at": a.StartsAt.UTC().Format(time.RFC3339)}
@@ -238,18 +238,6 @@ func (n *Notifier) source(a alerting.Alert) string {
 		}
 	}
 	return n.cfg.Source
-}
-
-func rank(s alerting.Severity) int {
-	switch s {
-	case alerting.Critical:
-		return 3
-	case alerting.Warning:
-		return 2
-	case alerting.Info:
-		return 1
-	}
-	return 0
 }
 
 // severity maps ours to PagerDuty's (which also has "error", unused).
