@@ -19,8 +19,8 @@ type AlertingConfig struct {
 	// ExternalURL is where people reach this daemon, for the acknowledge
 	// links in notifications (default http://LISTEN).
 	ExternalURL string `yaml:"external_url,omitempty"`
-	// AckKeyFile holds the key that signs acknowledge links (written by
-	// init, mode 0600).
+	// AckKeyFile holds the key that signs acknowledge links (default
+	// keys/ack.key; created with mode 0600 when missing).
 	AckKeyFile     string           `yaml:"ack_key_file,omitempty"`
 	AckTimeout     string           `yaml:"ack_timeout,omitempty"`
 	ResolveTimeout string           `yaml:"resolve_timeout,omitempty"`

@@ -60,7 +60,7 @@ func (l logNotifier) Notify(ctx context.Context, alerts ...alerting.Alert) error
 func ackKey(cfg *Config) ([]byte, error) {
 	path := cfg.Alerting.AckKeyFile
 	if path == "" {
-		path = filepath.Join(cfg.DataDir, "keys", "ack.key")
+		path = filepath.Join("keys", "ack.key")
 	}
 	return readOrCreateKey(cfg.abs(path))
 }
@@ -497,7 +497,13 @@ func (as *alertSystem) run(ctx context.Context, db *sqlstore.DB, status *statusp
 	}
 	if as.rules != nil {
 		n++
-		go func() { errc <- as.rules.Run(ctx) }()
+		go func() {
+			err := as.rules.Run(ctx)
+			if ctx.Err() != nil {
+				err = nil // stopped, as asked
+			}
+			errc <- err
+		}()
 	}
 	var errs error
 	for range n {

@@ -113,7 +113,7 @@ func runDaemon(ctx context.Context, cfgPath string, stdout, stderr io.Writer) er
 		}
 		root = d.mountStatus(ctx, sp)
 		go func() {
-			if err := sp.Run(ctx); err != nil {
+			if err := sp.Run(ctx); err != nil && ctx.Err() == nil {
 				log.Error("opsd: status page notifications stopped", "error", err)
 			}
 		}()

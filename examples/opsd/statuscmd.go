@@ -68,7 +68,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		d.mux.Handle("/", http.NotFoundHandler())
 		srv := &http.Server{Handler: d.mountStatus(ctx, h), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
-			if err := h.Run(ctx); err != nil {
+			if err := h.Run(ctx); err != nil && ctx.Err() == nil {
 				log.Error("opsd: status page notifications stopped", "error", err)
 			}
 		}()
