@@ -211,11 +211,33 @@ func (m *Manager) Run(ctx context.Context) error {
 		case <-watchdog:
 			go m.sendWatchdog(ctx)
 		case <-gc.C:
-			if err := m.store.deleteSilencesBefore(ctx, m.now().Add(-7*24*time.Hour)); err != nil {
-				m.log().Warn("alerting: removing expired silences", "err", err)
+			if err := m.cleanUp(ctx, m.now().Add(-7*24*time.Hour)); err != nil {
+				m.log().Warn("alerting: removing expired silences and old failed notifications", "err", err)
 			}
 		}
 	}
+}
+
+// cleanUp removes silences that ended, and notifications that failed
+// permanently, before t.
+func (m *Manager) cleanUp(ctx context.Context, t time.Time) error {
+	if err := m.store.deleteSilencesBefore(ctx, t); err != nil {
+		return err
+	}
+	if err := m.store.deleteFailedBefore(ctx, t); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id, s := range m.silences {
+		if s.EndsAt.Before(t) {
+			delete(m.silences, id)
+		}
+	}
+	for r, items := range m.outbox {
+		m.outbox[r] = slices.DeleteFunc(items, func(it *outboxItem) bool { return it.status == "failed" && it.createdAt.Before(t) })
+	}
+	return nil
 }
 
 // sendWatchdog sends the always-firing heartbeat alert.

@@ -49,7 +49,8 @@ type Manager struct {
 	silences map[string]Silence
 	outbox   map[string][]*outboxItem // receiver → pending and failed, by id
 	nextID   int64
-	reload   bool // the last save failed: reload before the next tick
+	reload   bool     // the last save failed: reload before the next tick
+	orphans  []string // stored groups no alert belongs to
 
 	pmu        sync.Mutex
 	cur        *commitBatch
@@ -131,13 +132,19 @@ func (m *Manager) load(ctx context.Context) error {
 	m.silences = map[string]Silence{}
 	m.outbox = map[string][]*outboxItem{}
 	m.nextID = 0
-	now := m.now()
 	for _, a := range snap.alerts {
-		m.addAlert(a, now)
+		// Times are set at the first Tick (the clock may be set after
+		// NewManager loads).
+		m.addAlert(a, time.Time{})
 	}
+	m.orphans = nil
 	for _, rec := range snap.groups {
 		if g, ok := m.groups[rec.ID]; ok {
 			g.groupRecord = rec
+		} else {
+			// Its alerts are gone, or the routes changed: removed at the
+			// next Tick.
+			m.orphans = append(m.orphans, rec.ID)
 		}
 	}
 	for _, s := range snap.silences {
@@ -351,7 +358,7 @@ func (m *Manager) Tick(ctx context.Context) error {
 		}
 	}
 	now := m.now()
-	ch := &tickChanges{}
+	ch := &tickChanges{deletedGroups: m.orphans}
 	muted := m.mutedSet(now)
 	gs := slices.Collect(maps.Values(m.groups))
 	sort.Slice(gs, func(i, j int) bool {
@@ -377,6 +384,7 @@ func (m *Manager) Tick(ctx context.Context) error {
 		m.reload = true
 		return fmt.Errorf("alerting: save state: %w", err)
 	}
+	m.orphans = nil
 	for _, it := range ch.outbox {
 		m.outbox[it.receiver] = append(m.outbox[it.receiver], it)
 	}
@@ -443,6 +451,9 @@ func equalKey(l Labels, names []string) string {
 }
 
 func (m *Manager) resolvedAt(st *alertState, now time.Time) bool {
+	if st.lastSeen.IsZero() {
+		st.lastSeen = now // loaded from the store
+	}
 	if st.Resolved(now) {
 		return true
 	}
@@ -473,6 +484,9 @@ func (m *Manager) tickGroup(g *group, now time.Time, muted map[string]bool, ch *
 	r := g.route
 	levels := r.Escalation.Levels
 	changed := false
+	if g.FirstSeen.IsZero() {
+		g.FirstSeen = now // a group rebuilt from stored alerts
+	}
 	var firing, resolved []*alertState
 	anyFiring := false
 	for _, st := range g.alerts {

@@ -618,3 +618,53 @@ func TestCommandsFromAnotherProcess(t *testing.T) {
 		}
 	})
 }
+
+// TestHousekeeping: group state left by a changed configuration is
+// removed, and so are old permanent failures and ended silences.
+func TestHousekeeping(t *testing.T) {
+	db := sqlstoretest.SQLite(t)
+	rt := simpleRoute()
+	rt.GroupWait = time.Second
+	f := newFixture(t, db, Config{Default: rt})
+	f.rcv["l1"].setFail(fmt.Errorf("HTTP 400: %w", ErrPermanent))
+	f.notify(alert("A", "x"))
+	ms, _ := ParseMatchers(`host="y"`)
+	if _, err := f.m.Silence(context.Background(), Silence{Matchers: ms, StartsAt: f.clk.Now(), EndsAt: f.clk.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	f.step(time.Second)
+	count := func(table string) int {
+		var n int
+		if err := db.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if count("alerting_groups") != 1 || count("alerting_outbox") != 1 || count("alerting_silences") != 1 {
+		t.Fatal("state not stored")
+	}
+	// Regrouped by host: the old group's state is an orphan.
+	f.cfg.Default.GroupBy = []string{"host"}
+	f.restart()
+	f.step(time.Second) // the new group waits group_wait from the first Tick
+	f.step(time.Second)
+	if got := count("alerting_groups"); got != 1 {
+		t.Fatalf("%d group rows, want 1 (the new group)", got)
+	}
+	if len(f.m.Groups()) != 1 || f.m.Groups()[0].Key != `default:{host="x"}` {
+		t.Fatalf("groups %+v", f.m.Groups())
+	}
+	// The first failure (before the restart) is older than the second.
+	if err := f.m.cleanUp(context.Background(), f.clk.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if count("alerting_outbox") != 1 || len(f.m.Outbox()) != 1 || count("alerting_silences") != 1 {
+		t.Fatalf("outbox %+v", f.m.Outbox())
+	}
+	if err := f.m.cleanUp(context.Background(), f.clk.Now().Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if count("alerting_silences") != 0 || len(f.m.Silences()) != 0 || count("alerting_outbox") != 0 {
+		t.Fatal("ended silence or old failure kept")
+	}
+}

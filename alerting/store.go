@@ -304,6 +304,11 @@ func (s *store) deleteSilencesBefore(ctx context.Context, t time.Time) error {
 	return err
 }
 
+func (s *store) deleteFailedBefore(ctx context.Context, t time.Time) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM alerting_outbox WHERE status = 'failed' AND created_at < $1`, t.UnixMicro())
+	return err
+}
+
 func (s *store) tx(ctx context.Context, f func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
