@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -383,5 +384,80 @@ func TestRunnerNotifierFailureRetried(t *testing.T) {
 	cancel()
 	if err := r.Run(cctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run on a cancelled context: %v", err)
+	}
+}
+
+// TestSegmentsQueryMatchesSegmentQueries: counting every segment in one
+// date_histogram gives exactly what one query per segment gives, events on
+// segment boundaries included, for count and terms rules, with a window
+// that does not start on a whole minute.
+func TestSegmentsQueryMatchesSegmentQueries(t *testing.T) {
+	es := estest.Client(t)
+	prefix := estest.Prefix(t, es)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	start := base.Add(17*time.Second + 250*time.Millisecond)
+	var docs []map[string]any
+	add := func(at time.Time, ip string) {
+		docs = append(docs, map[string]any{"@timestamp": at.Format(time.RFC3339Nano), "event": map[string]any{"dataset": "auth", "outcome": "failure"},
+			"source": map[string]any{"ip": ip}})
+	}
+	for i := range 12 {
+		edge := start.Add(time.Duration(i) * time.Minute) // exactly on a segment boundary
+		add(edge, "10.0.0.1")
+		add(edge.Add(time.Millisecond), "10.0.0.2")
+		add(edge.Add(-time.Millisecond), "10.0.0.3")
+		add(edge.Add(time.Duration(i*997)*time.Millisecond), fmt.Sprint("10.0.1.", i%4))
+	}
+	index := loadLogs(t, es, prefix, docs)
+	end := start.Add(10*time.Minute + 30*time.Second)
+	for _, src := range []string{
+		"name: c\ntype: frequency\nindex: " + index + "\nnum_events: 100\ntimeframe:\n  minutes: 5\nrun_every:\n  minutes: 1\nfilter:\n- term:\n    event.dataset: auth\n",
+		"name: t\ntype: frequency\nindex: " + index + "\nnum_events: 100\ntimeframe:\n  minutes: 5\nrun_every:\n  minutes: 1\nquery_key: source.ip\nfilter:\n- term:\n    event.dataset: auth\n",
+	} {
+		rule, err := Load("rule.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rule = rule.withDefaults() // as the Runner does
+		s := (&Runner{Client: es}).searcher()
+		ctx := context.Background()
+		batch, err := s.segments(ctx, rule, start, end, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for ss := start; ss.Before(end); ss = ss.Add(time.Minute) {
+			se := ss.Add(time.Minute)
+			if se.After(end) {
+				se = end
+			}
+			got, ok := batch[ss.UnixMilli()]
+			if !ok {
+				t.Fatalf("%s: no bucket for the segment starting %s", rule.Name, ss)
+			}
+			if rule.Mode() == Count {
+				want, err := s.count(ctx, rule, ss, se)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.count != want {
+					t.Fatalf("%s: segment %s: %d in the histogram, %d counted alone", rule.Name, ss, got.count, want)
+				}
+				n += int(want)
+				continue
+			}
+			want, err := s.terms(ctx, rule, ss, se)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sort.Slice(want, func(i, j int) bool { return want[i].Key < want[j].Key })
+			sort.Slice(got.buckets, func(i, j int) bool { return got.buckets[i].Key < got.buckets[j].Key })
+			if fmt.Sprint(got.buckets) != fmt.Sprint(want) {
+				t.Fatalf("%s: segment %s: %v in the histogram, %v alone", rule.Name, ss, got.buckets, want)
+			}
+		}
+		if rule.Mode() == Count && n == 0 {
+			t.Fatal("nothing counted: the test proves nothing")
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package esrule
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -154,4 +155,36 @@ func (r Rule) termsField(f string) string {
 		return f + ".keyword"
 	}
 	return f
+}
+
+// segmentsBody counts events in every run_every segment of (start, end]
+// at once: a date_histogram whose buckets are the segments (fixed interval
+// size, offset so that each bucket [k, k+size) in milliseconds is the
+// segment (k-1ms, k-1ms+size], as the range queries of one segment are),
+// with the terms of the query key inside each bucket for terms rules.
+// Empty segments are returned too (extended bounds), so flatline sees them.
+func (r Rule) segmentsBody(start, end time.Time, size time.Duration) map[string]any {
+	sz := size.Milliseconds()
+	s0 := start.UnixMilli()
+	offset := (s0 + 1) % sz
+	if offset < 0 {
+		offset += sz
+	}
+	hist := map[string]any{
+		"field":           r.TimestampField,
+		"fixed_interval":  fmt.Sprintf("%dms", sz),
+		"offset":          fmt.Sprintf("+%dms", offset),
+		"min_doc_count":   0,
+		"extended_bounds": map[string]any{"min": s0 + 1, "max": end.UnixMilli()},
+	}
+	seg := map[string]any{"date_histogram": hist}
+	if r.Mode() == Terms {
+		seg["aggs"] = map[string]any{"counts": map[string]any{"terms": map[string]any{
+			"field": r.QueryKey[0], "size": r.TermsSize, "min_doc_count": 1,
+		}}}
+	}
+	return map[string]any{
+		"size": 0, "track_total_hits": false, "query": r.query(start, end, false),
+		"aggs": map[string]any{"segments": seg},
+	}
 }

@@ -289,6 +289,16 @@ func (r *Runner) evaluate(ctx context.Context, run *running, start, end time.Tim
 		run.seeded = true
 	}
 	size := segmentSize(rule)
+	// A counting rule with several segments to go (a catch-up, a dry run)
+	// counts them all in one query (or a few) instead of one per segment.
+	var counted map[int64]segmentCounts
+	if m := rule.Mode(); (m == Count || m == Terms) && rule.Type != MetricAggregation && rule.Type != Cardinality &&
+		end.Sub(start) > size && size >= time.Millisecond {
+		var err error
+		if counted, err = s.segments(ctx, rule, start, end, size); err != nil {
+			return time.Time{}, fmt.Errorf("esrule: rule %q: window %s..%s: %w", rule.Name, start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), err)
+		}
+	}
 	done := time.Time{}
 	for segStart := start; segStart.Before(end); {
 		segEnd := segStart.Add(size)
@@ -298,7 +308,13 @@ func (r *Runner) evaluate(ctx context.Context, run *running, start, end time.Tim
 			}
 			segEnd = end
 		}
-		if err := r.segment(ctx, s, run, segStart, segEnd); err != nil {
+		if c, ok := counted[segStart.UnixMilli()]; ok {
+			if rule.Mode() == Count {
+				run.state.AddCount(segEnd, c.count)
+			} else {
+				run.state.AddTerms(segEnd, c.buckets)
+			}
+		} else if err := r.segment(ctx, s, run, segStart, segEnd); err != nil {
 			return done, fmt.Errorf("esrule: rule %q: window %s..%s: %w", rule.Name, segStart.UTC().Format(time.RFC3339), segEnd.UTC().Format(time.RFC3339), err)
 		}
 		run.state.GarbageCollect(segEnd)

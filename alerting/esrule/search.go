@@ -278,3 +278,54 @@ func (s *searcher) seed(ctx context.Context, r Rule, field string, start, end ti
 	}
 	return out, nil
 }
+
+// segmentCounts is what one run_every segment counted.
+type segmentCounts struct {
+	count   int64
+	buckets []Bucket
+}
+
+// maxSegmentBuckets keeps one segments query under Elasticsearch's default
+// search.max_buckets (65,536).
+const maxSegmentBuckets = 60000
+
+// segments counts every segment of (start, end] with as few queries as
+// the bucket limit allows, by segment start (Unix milliseconds).
+func (s *searcher) segments(ctx context.Context, r Rule, start, end time.Time, size time.Duration) (map[int64]segmentCounts, error) {
+	perSegment := 1
+	if r.Mode() == Terms {
+		perSegment += r.TermsSize
+	}
+	chunk := time.Duration(max(1, maxSegmentBuckets/perSegment)) * size
+	out := map[int64]segmentCounts{}
+	for cs := start; cs.Before(end); cs = cs.Add(chunk) {
+		ce := cs.Add(chunk)
+		if ce.After(end) {
+			ce = end
+		}
+		var res struct {
+			Aggregations struct {
+				Segments struct {
+					Buckets []struct {
+						Key      int64 `json:"key"`
+						DocCount int64 `json:"doc_count"`
+						Counts   struct {
+							Buckets []termsBucket `json:"buckets"`
+						} `json:"counts"`
+					} `json:"buckets"`
+				} `json:"segments"`
+			} `json:"aggregations"`
+		}
+		if err := s.do(ctx, http.MethodPost, indexPath(r.Index, "_search", searchParams()), r.segmentsBody(cs, ce, size), &res); err != nil {
+			return nil, err
+		}
+		for _, b := range res.Aggregations.Segments.Buckets {
+			sc := segmentCounts{count: b.DocCount}
+			for _, tb := range b.Counts.Buckets {
+				sc.buckets = append(sc.buckets, Bucket{Key: text(tb.Key), Count: tb.DocCount})
+			}
+			out[b.Key-1] = sc
+		}
+	}
+	return out, nil
+}
