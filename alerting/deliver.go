@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
@@ -178,11 +179,13 @@ func (m *Manager) Run(ctx context.Context) error {
 	tick := time.NewTicker(m.cfg.TickInterval)
 	defer tick.Stop()
 	var watchdog <-chan time.Time
+	var beats sync.WaitGroup
+	defer beats.Wait()
 	if m.cfg.Watchdog.Receiver != "" {
 		t := time.NewTicker(m.cfg.Watchdog.Interval)
 		defer t.Stop()
 		watchdog = t.C
-		go m.sendWatchdog(ctx)
+		beats.Go(func() { m.sendWatchdog(ctx) })
 	}
 	gc := time.NewTicker(24 * time.Hour)
 	defer gc.Stop()
@@ -209,7 +212,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		case <-done:
 			running--
 		case <-watchdog:
-			go m.sendWatchdog(ctx)
+			beats.Go(func() { m.sendWatchdog(ctx) })
 		case <-gc.C:
 			if err := m.cleanUp(ctx, m.now().Add(-7*24*time.Hour)); err != nil {
 				m.log().Warn("alerting: removing expired silences and old failed notifications", "err", err)

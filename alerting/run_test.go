@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -140,4 +141,51 @@ func TestRunReceiverOutage(t *testing.T) {
 			t.Fatalf("outbox not empty: %+v", p)
 		}
 	})
+}
+
+// watchdogSink records Watchdog heartbeats.
+type watchdogSink struct{ got chan Alert }
+
+func (w watchdogSink) Notify(ctx context.Context, alerts ...Alert) error {
+	for _, a := range alerts {
+		select {
+		case w.got <- a:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// TestWatchdog: a running Manager sends the always-firing Watchdog alert
+// to the dead-man's-switch receiver, again and again.
+func TestWatchdog(t *testing.T) {
+	sink := watchdogSink{got: make(chan Alert, 8)}
+	m, err := NewManager(context.Background(), sqlstoretest.SQLite(t), Config{
+		Receivers:    map[string]Receiver{"deadman": {Notifier: sink}, "l1": {Notifier: &recorder{}}},
+		Default:      simpleRoute(),
+		Watchdog:     Watchdog{Receiver: "deadman", Interval: 20 * time.Millisecond},
+		TickInterval: 10 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Logger = slog.New(slog.DiscardHandler)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- m.Run(ctx) }()
+	for range 3 {
+		a := <-sink.got
+		if a.Name() != "Watchdog" || a.Resolved(time.Now()) {
+			t.Fatalf("heartbeat %+v", a)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewManager(context.Background(), sqlstoretest.SQLite(t), Config{Default: simpleRoute(),
+		Receivers: map[string]Receiver{"l1": {Notifier: &recorder{}}}, Watchdog: Watchdog{Receiver: "nobody"}}); !errors.Is(err, ErrConfig) {
+		t.Fatalf("undefined watchdog receiver: %v", err)
+	}
 }
