@@ -95,6 +95,8 @@ func cmdInit(args []string, stdout io.Writer) error {
   In production the instance's private key (keys/demo.sec.asc) belongs OFF this host,
   with whoever runs restores and drills: the backed-up host needs only public keys.
   The demo status page will be at http://127.0.0.1:8080/p/demo/ (admin token: keys/status-admin.token).
+  Alerts (checks of this daemon and host, failed backups and drills) go to the log until you add
+  receivers under alerting: in opsd.yaml; see "opsd alert list".
 `, cfgPath, src, filepath.Join(*dir, "backups"))
 	return nil
 }

@@ -35,6 +35,41 @@
 //
 // Every command takes -config FILE (default ./opsd-data/opsd.yaml).
 //
+// Alerting in opsd.yaml pages an on-call team by levels, office hours to the
+// team's chat, nights and weekends to the pager (secrets come from the
+// environment, never from the file):
+//
+//	alerting:
+//	  external_url: https://ops.example.com   # acknowledge links point here
+//	  receivers:
+//	    - {name: chat, slack: {url_env: SLACK_WEBHOOK_URL}}
+//	    - {name: oncall1, pagerduty: {routing_key_env: PD_KEY_L1}}
+//	    - {name: oncall2, email: {host: smtp.example.com, username: opsd, password_env: SMTP_PASSWORD,
+//	                              from: opsd@example.com, to: [oncall2@example.com]}}
+//	    - {name: deadman, webhook: {url: "https://heartbeat.example.com/ping/opsd"}}
+//	  default:
+//	    group_by: [alertname, instance]
+//	    levels:
+//	      - receivers: [chat]
+//	        when: {time_zone: Europe/Paris, windows: [{days: [mon, tue, wed, thu, fri], from: "08:00", to: "19:00"}]}
+//	      - receivers: [oncall1]
+//	        when: {time_zone: Europe/Paris, windows: [{days: [mon, tue, wed, thu, fri], from: "19:00", to: "08:00"}, {days: [sat, sun]}]}
+//	      - {after: 15m, receivers: [oncall2]}
+//	    repeat: 2
+//	  ack_timeout: 1h
+//	  inhibit:
+//	    - {source: ['alertname="HostUnresponsive"'], target: ['alertname=~"PortDown|HostResources"'], equal: [host]}
+//	  checks:
+//	    - {name: https, host: web1, tcp: {addr: "web1.example.com:443"}, component: acme/Web application}
+//	    - {name: status, instance: acme, http: {url: "https://acme.example.com/health", json: ['status == "ok"']}}
+//	  heartbeats: [{host: db1, token_env: HEARTBEAT_DB1, grace: 5m}]
+//	  inputs: {token_file: keys/inputs.token}     # /api/alerts/{alertmanager,falco,ossec}
+//	  rules: {dir: rules, urls: ["http://127.0.0.1:9200"]}   # ElastAlert rule files
+//	  watchdog: {receiver: deadman, interval: 1m}
+//
+// The daemon serves the acknowledge links at /alerts/ack, heartbeats at
+// /heartbeat/HOST and the inputs at /api/alerts/.
+//
 // opsd sets a soft memory limit of 48 MiB (debug.SetMemoryLimit) unless
 // GOMEMLIMIT is set.
 //
