@@ -1,6 +1,3 @@
-// Package bearer checks "Authorization: Bearer TOKEN" headers against a set
-// of accepted tokens, in constant time, for opskit's HTTP APIs (status page
-// admin API, alert inputs).
 package bearer
 
 import (
