@@ -7,12 +7,19 @@
 //     backup/rsync; OpenPGP in backup/openpgp.
 //   - [github.com/opskit/opskit/retention]: which backups, log files and
 //     Elasticsearch indices to keep, and why.
-//   - [github.com/opskit/opskit/alerting]: alerts from checks, log rules and
-//     external inputs, deduplicated, grouped, acknowledged, escalated and
-//     delivered by notifiers.
+//   - [github.com/opskit/opskit/alerting]: alerts deduplicated, grouped,
+//     silenced, acknowledged and escalated through on-call levels by the
+//     Manager, delivered by the notifiers in alerting/email, alerting/webhook,
+//     alerting/slack and alerting/pagerduty; produced by alerting/check
+//     (ports, HTTP, heartbeats, host resources), alerting/esrule (ElastAlert
+//     rules over Elasticsearch) and alerting/input (Alertmanager, Falco,
+//     OSSEC).
 //   - [github.com/opskit/opskit/logbook]: the incident logbook and
 //     post-mortem reports.
-//   - [github.com/opskit/opskit/statuspage]: per-instance status pages.
+//   - [github.com/opskit/opskit/statuspage]: per-instance status pages with
+//     the Statuspage JSON API, feeds and email and webhook subscriptions.
+//   - [github.com/opskit/opskit/sqlstore]: the SQLite or PostgreSQL database
+//     the logbook, status pages and alerting keep their state in.
 //
 // The reference daemon in examples/opsd wires all of them together from one
 // configuration file.
