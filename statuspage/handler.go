@@ -237,7 +237,15 @@ func (h *Handler) changeWith(ctx context.Context, slug string, create bool, f fu
 	if after != nil {
 		a = func(tx *sql.Tx, p *Page) error { return after(tx, p, now) }
 	}
-	p, v, err := h.store.change(ctx, slug, create, func(p *Page) error {
+	cached := func(version int64) *Page {
+		h.mu.RLock()
+		defer h.mu.RUnlock()
+		if sp := h.pages[slug]; sp != nil && sp.version == version {
+			return sp.page.clone()
+		}
+		return nil
+	}
+	p, v, err := h.store.changeCached(ctx, slug, create, cached, func(p *Page) error {
 		if err := f(p, now); err != nil {
 			return err
 		}

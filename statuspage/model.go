@@ -86,6 +86,23 @@ type Page struct {
 	Updated    time.Time
 }
 
+// clone returns a deep copy of p, which a change may modify freely.
+func (p *Page) clone() *Page {
+	c := *p
+	c.Components = make([]Component, len(p.Components))
+	for i, comp := range p.Components {
+		comp.History = append([]Day(nil), comp.History...)
+		c.Components[i] = comp
+	}
+	c.Incidents = make([]Incident, len(p.Incidents))
+	for i, inc := range p.Incidents {
+		inc.Components = append([]string(nil), inc.Components...)
+		inc.Updates = append([]Update(nil), inc.Updates...)
+		c.Incidents[i] = inc
+	}
+	return &c
+}
+
 // Component is a service shown on the page, or a group of them.
 type Component struct {
 	ID          string

@@ -58,3 +58,43 @@ func BenchmarkServeHTTP(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSetComponentStatus changes a component of a page with 50
+// components and 1,000 incidents, as a check does, renders coalesced (the
+// cost of storing the change).
+func BenchmarkSetComponentStatus(b *testing.B) {
+	ctx := context.Background()
+	h, err := New(ctx, sqlstoretest.SQLite(b), Config{RenderInterval: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var first string
+	p, v, err := h.store.change(ctx, "bench", true, func(p *Page) error {
+		p.ID, p.Name, p.URL = newID(), "Bench", "http://bench.example"
+		now := time.Now()
+		for i := 0; i < 50; i++ {
+			p.Components = append(p.Components, Component{ID: newID(), Name: fmt.Sprint("Service ", i), Status: Operational, Position: i})
+		}
+		first = p.Components[0].ID
+		for i := 0; i < 1000; i++ {
+			p.Incidents = append(p.Incidents, Incident{ID: newID(), Name: fmt.Sprint("Incident ", i), Status: Resolved, Impact: ImpactMinor,
+				Components: []string{p.Components[i%50].ID}, Created: now, Updated: now, Started: now, ResolvedAt: now,
+				Updates: []Update{{ID: newID(), Status: Resolved, Body: "Resolved.", Created: now}, {ID: newID(), Status: Investigating, Body: "Investigating.", Created: now}}})
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := h.publish(p, v); err != nil {
+		b.Fatal(err)
+	}
+	statuses := []ComponentStatus{MajorOutage, Operational}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := h.SetComponentStatus(ctx, "bench", first, statuses[i%2], "check"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

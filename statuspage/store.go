@@ -137,6 +137,13 @@ func (s *Store) Change(ctx context.Context, slug string, create bool, f func(p *
 // the page is written: notifications and status changes commit or roll
 // back with the change that caused them.
 func (s *Store) change(ctx context.Context, slug string, create bool, f func(p *Page) error, after func(tx *sql.Tx, p *Page) error) (*Page, int64, error) {
+	return s.changeCached(ctx, slug, create, nil, f, after)
+}
+
+// changeCached is change with cached, which returns a private copy of the
+// page at a version when it has one, to spare decoding the stored page.
+func (s *Store) changeCached(ctx context.Context, slug string, create bool, cached func(version int64) *Page,
+	f func(p *Page) error, after func(tx *sql.Tx, p *Page) error) (*Page, int64, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, 0, err
@@ -151,9 +158,18 @@ func (s *Store) change(ctx context.Context, slug string, create bool, f func(p *
 			return nil, 0, err
 		}
 	}
-	err = tx.QueryRowContext(ctx, `SELECT data, version FROM statuspage_pages WHERE slug = $1`, slug).Scan(&data, &version)
+	var cp *Page
+	err = tx.QueryRowContext(ctx, `SELECT version FROM statuspage_pages WHERE slug = $1`, slug).Scan(&version)
+	if err == nil && cached != nil {
+		cp = cached(version)
+	}
+	if err == nil && cp == nil {
+		err = tx.QueryRowContext(ctx, `SELECT data FROM statuspage_pages WHERE slug = $1`, slug).Scan(&data)
+	}
 	exists := err == nil
 	switch {
+	case cp != nil:
+		p = *cp
 	case errors.Is(err, sql.ErrNoRows) && create:
 		p = Page{Slug: slug}
 	case errors.Is(err, sql.ErrNoRows):
