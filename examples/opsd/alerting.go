@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -510,4 +511,34 @@ func (as *alertSystem) run(ctx context.Context, db *sqlstore.DB, status *statusp
 		errs = errors.Join(errs, <-errc)
 	}
 	return errs
+}
+
+// writeMetrics writes the Manager's state for /metrics: watch the watcher
+// (a growing outbox means a receiver is down).
+func (as *alertSystem) writeMetrics(w io.Writer) {
+	groups := as.m.Groups()
+	var firing, acked, muted int
+	for _, g := range groups {
+		firing += len(g.Alerts) - g.Muted
+		muted += g.Muted
+		if g.Acked {
+			acked++
+		}
+	}
+	pending, failed := map[string]int{}, map[string]int{}
+	for _, p := range as.m.Outbox() {
+		if p.Failed {
+			failed[p.Receiver]++
+		} else {
+			pending[p.Receiver]++
+		}
+	}
+	fmt.Fprintf(w, "# HELP opsd_alert_groups Alert groups open.\n# TYPE opsd_alert_groups gauge\nopsd_alert_groups %d\n", len(groups))
+	fmt.Fprintf(w, "# HELP opsd_alert_groups_acknowledged Alert groups acknowledged.\n# TYPE opsd_alert_groups_acknowledged gauge\nopsd_alert_groups_acknowledged %d\n", acked)
+	fmt.Fprintf(w, "# HELP opsd_alerts Alerts in open groups, by state.\n# TYPE opsd_alerts gauge\nopsd_alerts{state=\"active\"} %d\nopsd_alerts{state=\"muted\"} %d\n", firing, muted)
+	fmt.Fprintf(w, "# HELP opsd_alert_notifications_undelivered Notifications waiting in the outbox, by receiver and state.\n# TYPE opsd_alert_notifications_undelivered gauge\n")
+	for _, rc := range as.cfg.Receivers {
+		fmt.Fprintf(w, "opsd_alert_notifications_undelivered{receiver=%q,state=\"retrying\"} %d\n", rc.Name, pending[rc.Name])
+		fmt.Fprintf(w, "opsd_alert_notifications_undelivered{receiver=%q,state=\"failed\"} %d\n", rc.Name, failed[rc.Name])
+	}
 }

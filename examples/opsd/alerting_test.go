@@ -185,6 +185,16 @@ func TestDaemonAlerting(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "Acknowledged") {
 		t.Fatalf("ack: %d %s", resp.StatusCode, body)
 	}
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "opsd_alert_groups 2\n") || !strings.Contains(string(body), "opsd_alert_groups_acknowledged 1\n") ||
+		!strings.Contains(string(body), `opsd_alert_notifications_undelivered{receiver="hook",state="retrying"} 0`) {
+		t.Fatalf("metrics:\n%s", body)
+	}
 	code, out, errs := opsd(t, "alert", "list", "-config", cfgPath)
 	if code != 0 || !strings.Contains(out, "ack link") || !strings.Contains(out, "api-port on web1") {
 		t.Fatalf("alert list: %d\n%s\n%s", code, out, errs)

@@ -32,6 +32,8 @@ type daemon struct {
 	mux   *http.ServeMux
 	// alerts receives job failures as alerts; nil without alerting.
 	alerts alerting.Notifier
+	// alertMetrics writes the alerting metrics; nil without alerting.
+	alertMetrics func(io.Writer)
 }
 
 // jobState is what /healthz and /metrics report about one scheduled job.
@@ -126,6 +128,7 @@ func runDaemon(ctx context.Context, cfgPath string, stdout, stderr io.Writer) er
 			return err
 		}
 		as.mount(d.mux)
+		d.alertMetrics = as.writeMetrics
 		if cfg.Alerting.JobAlerts == nil || *cfg.Alerting.JobAlerts {
 			d.alerts = as.m
 		}
@@ -300,6 +303,9 @@ func (d *daemon) routes() error {
 	d.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		writeMetrics(w, d.snapshot())
+		if d.alertMetrics != nil {
+			d.alertMetrics(w)
+		}
 	})
 	return d.extraRoutes()
 }
