@@ -192,7 +192,7 @@ func TestDaemonAlerting(t *testing.T) {
 	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if !strings.Contains(string(body), "opsd_alert_groups 2\n") || !strings.Contains(string(body), "opsd_alert_groups_acknowledged 1\n") ||
-		!strings.Contains(string(body), `opsd_alert_notifications_undelivered{receiver="hook",state="retrying"} 0`) {
+		!strings.Contains(string(body), `opsd_alert_notifications_undelivered{receiver="hook",state="failed"} 0`) {
 		t.Fatalf("metrics:\n%s", body)
 	}
 	code, out, errs := opsd(t, "alert", "list", "-config", cfgPath)
