@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -229,6 +231,9 @@ func cmdAlert(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return usagef("unknown alert subcommand %q", sub)
 }
 
+// newID returns 16 random hex digits.
 func newID() string {
-	return fmt.Sprintf("%x", time.Now().UnixNano())[4:]
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
