@@ -33,6 +33,7 @@ func (e *StatusError) Temporary() bool {
 	return e.StatusCode == http.StatusRequestTimeout || e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
 }
 
+// Error says the status, whether a retry may help, and the redacted body.
 func (e *StatusError) Error() string {
 	kind := "permanent"
 	if e.Temporary() {
