@@ -80,6 +80,9 @@ func parseEntry(line string, loc *time.Location) (entry, error) {
 	if e.mode[0] == 'l' {
 		e.name, _, _ = strings.Cut(e.name, " -> ")
 	}
+	if e.name == "" {
+		return e, fmt.Errorf("no name")
+	}
 	return e, nil
 }
 
