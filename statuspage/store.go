@@ -159,12 +159,18 @@ func (s *Store) changeCached(ctx context.Context, slug string, create bool, cach
 		}
 	}
 	var cp *Page
-	err = tx.QueryRowContext(ctx, `SELECT version FROM statuspage_pages WHERE slug = $1`, slug).Scan(&version)
-	if err == nil && cached != nil {
-		cp = cached(version)
-	}
-	if err == nil && cp == nil {
-		err = tx.QueryRowContext(ctx, `SELECT data FROM statuspage_pages WHERE slug = $1`, slug).Scan(&data)
+	if cached != nil {
+		// The version first: a page already decoded at that version is
+		// copied instead of read and decoded again.
+		err = tx.QueryRowContext(ctx, `SELECT version FROM statuspage_pages WHERE slug = $1`, slug).Scan(&version)
+		if err == nil {
+			cp = cached(version)
+		}
+		if err == nil && cp == nil {
+			err = tx.QueryRowContext(ctx, `SELECT data FROM statuspage_pages WHERE slug = $1`, slug).Scan(&data)
+		}
+	} else {
+		err = tx.QueryRowContext(ctx, `SELECT data, version FROM statuspage_pages WHERE slug = $1`, slug).Scan(&data, &version)
 	}
 	exists := err == nil
 	switch {

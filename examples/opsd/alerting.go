@@ -464,13 +464,20 @@ func (as *alertSystem) mount(mux *http.ServeMux) {
 // run drives the Manager and the checks while this daemon holds the
 // alerting lock (always, on SQLite; one daemon of several on PostgreSQL).
 func (as *alertSystem) run(ctx context.Context, db *sqlstore.DB, status *statuspage.Handler) error {
-	for {
+	for waited := false; ; waited = true {
 		unlock, ok, err := db.TryLock(ctx, "opsd/alerting")
 		if err != nil {
 			as.log.Error("opsd: alerting lock", "error", err)
 		}
 		if ok {
 			defer unlock()
+			if waited {
+				// Another daemon ran the Manager meanwhile: start from
+				// the state it stored.
+				if err := as.m.Reload(ctx); err != nil {
+					return err
+				}
+			}
 			break
 		}
 		select {
@@ -478,11 +485,6 @@ func (as *alertSystem) run(ctx context.Context, db *sqlstore.DB, status *statusp
 			return nil
 		case <-time.After(30 * time.Second):
 		}
-	}
-	// Another daemon may have run the Manager meanwhile: start from the
-	// stored state.
-	if err := as.m.Reload(ctx); err != nil {
-		return err
 	}
 	errc := make(chan error, 2)
 	go func() { errc <- as.m.Run(ctx) }()

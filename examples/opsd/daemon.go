@@ -121,7 +121,6 @@ func runDaemon(ctx context.Context, cfgPath string, stdout, stderr io.Writer) er
 		}()
 	}
 	alertsDone := make(chan error, 1)
-	alertsDone <- nil
 	if cfg.Alerting != nil {
 		as, err := openAlerting(ctx, cfg, store, log)
 		if err != nil {
@@ -132,8 +131,9 @@ func runDaemon(ctx context.Context, cfgPath string, stdout, stderr io.Writer) er
 		if cfg.Alerting.JobAlerts == nil || *cfg.Alerting.JobAlerts {
 			d.alerts = as.m
 		}
-		<-alertsDone
 		go func() { alertsDone <- as.run(ctx, store, sp) }()
+	} else {
+		alertsDone <- nil
 	}
 	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)
